@@ -1,0 +1,16 @@
+"""cvlearn: the companion package of a hands-on computer-vision course.
+
+The notebooks teach; the package remembers. Modules, one per idea:
+
+* ``toyworld``: the seeded renderer of toy scenes and the list of classes;
+* ``data``: ``load(name, split)`` returns a cached torch Dataset of a toy (or real) dataset;
+* ``formats``: ImageFolder, COCO JSON and palette PNG exports;
+* ``plot``: grids, boxes, masks, instances, training curves, the five-task figure;
+* ``train``: ``fit``, a training loop with progress bar, checkpoints and history;
+* ``checkup``: ``doctor()`` checks the set-up, a line per check.
+"""
+
+from .checkup import doctor
+
+__version__ = "0.1.0"
+__all__ = ["doctor", "__version__"]

@@ -1,0 +1,135 @@
+"""``cvlearn.doctor()`` (this module's :func:`doctor`): check the set-up, one line per check, with a fix for each failure."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import socket
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+SYMBOLS = {"ok": "✓", "warn": "!", "fail": "✗"}
+NETWORK_HOST = ("download.pytorch.org", 443)
+
+
+@dataclass
+class Check:
+    """The result of one check: ``status`` is "ok", "warn" or "fail"; ``fix`` says what to do."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        line = f"{SYMBOLS[self.status]} {self.name:<12} {self.detail}"
+        return line + (f"\n    fix: {self.fix}" if self.fix else "")
+
+
+def check_python() -> Check:
+    version = platform.python_version()
+    if sys.version_info < (3, 10):
+        return Check("python", "fail", version, "install Python 3.10 or newer (3.11 is what the course is tested on)")
+    return Check("python", "ok", version)
+
+
+def check_torch() -> Check:
+    try:
+        import torch
+    except ImportError as err:
+        return Check("torch", "fail", f"not importable ({err})", "run `make lab` or `pip install -e .`")
+    return Check("torch", "ok", f"{torch.__version__}, {torch.get_num_threads()} CPU threads")
+
+
+def check_torchvision() -> Check:
+    try:
+        import torch
+        import torchvision
+        from torchvision.ops import nms
+        nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
+    except Exception as err:  # an ABI mismatch shows up here as a RuntimeError
+        return Check("torchvision", "fail", f"broken ({type(err).__name__}: {err})",
+                     "install a matching pair, e.g. `pip install torch==2.14.1 torchvision==0.29.1`")
+    return Check("torchvision", "ok", f"{torchvision.__version__}, detection ops work")
+
+
+def check_packages() -> Check:
+    missing = []
+    for module in ("matplotlib", "ipywidgets", "pycocotools", "skimage", "tqdm", "PIL"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        return Check("packages", "fail", f"missing: {', '.join(missing)}", "run `make lab` or `pip install -e .`")
+    import ipywidgets
+    if int(ipywidgets.__version__.split(".")[0]) < 8:
+        return Check("packages", "fail", f"ipywidgets {ipywidgets.__version__}", "pip install 'ipywidgets>=8'")
+    return Check("packages", "ok", "matplotlib, ipywidgets, pycocotools, scikit-image, tqdm, pillow")
+
+
+def check_device() -> Check:
+    from .train import pick_device
+    device = pick_device()
+    if device.type == "cpu":
+        return Check("device", "ok", "CPU (every notebook is sized for a laptop CPU; a GPU is optional)")
+    return Check("device", "ok", f"{device.type.upper()} found; training will use it")
+
+
+def check_data_folder(root: str | Path | None = None) -> Check:
+    from .data import default_root
+    root = default_root() if root is None else Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        return Check("data folder", "fail", f"{root.resolve()} is not writable ({err.strerror})",
+                     f"run from the course folder, or make {root} writable")
+    return Check("data folder", "ok", f"{root.resolve()} is writable")
+
+
+def network_reachable(host: tuple[str, int] = NETWORK_HOST, timeout: float = 1.0) -> bool:
+    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds (DNS included)."""
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection(host, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])
+
+
+def check_network(timeout: float = 1.0) -> Check:
+    if network_reachable(timeout=timeout):
+        return Check("network", "ok", f"{NETWORK_HOST[0]} reachable: real datasets and pretrained weights can download")
+    return Check("network", "warn", "offline: the toy world works fully; real photos and pretrained weights are skipped",
+                 "nothing to do for the course; for real data see README, 'Switching to real data'")
+
+
+def run_checks(root: str | Path | None = None, network: bool = True) -> list[Check]:
+    """All checks, in order: python, torch, torchvision, packages, device, data folder, network."""
+    checks = [check_python(), check_torch(), check_torchvision(), check_packages(), check_device(),
+              check_data_folder(root)]
+    if network:
+        checks.append(check_network())
+    return checks
+
+
+def doctor(root: str | Path | None = None, network: bool = True) -> list[Check]:
+    """Print one line per check (✓ ok, ! warning, ✗ failure with its fix) and return the checks."""
+    checks = run_checks(root, network)
+    for check in checks:
+        print(check)
+    failed = [c.name for c in checks if c.status == "fail"]
+    print("all set: the course runs on this machine" if not failed else f"{len(failed)} problem(s): {', '.join(failed)}")
+    return checks

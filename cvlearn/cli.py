@@ -1,0 +1,79 @@
+"""The ``cvlearn`` command (also ``python -m cvlearn``).
+
+    cvlearn data build NAME [--size S] [--seed S]   render every split into datasets/
+    cvlearn data verify NAME                         check the caches against their manifests
+    cvlearn data export NAME --out DIR [--split S] [--format F]
+    cvlearn doctor                                   check the set-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _data(args: argparse.Namespace) -> int:
+    from . import data, formats
+
+    if args.action == "build":
+        for path in data.build(args.name, root=args.root, size=args.size, seed=args.seed):
+            print(f"ok  {path}")
+        return 0
+    if args.action == "verify":
+        report = data.verify(args.name, root=args.root)
+        if not report:
+            print(f"nothing cached for {args.name} under {args.root or data.default_root()}; "
+                  f"build it with: cvlearn data build {args.name}")
+            return 1
+        for path, problem in report.items():
+            print(f"{'ok ' if problem is None else 'BAD'} {path}{'' if problem is None else ': ' + problem}")
+        return 0 if all(p is None for p in report.values()) else 1
+    if args.action == "export":
+        dataset = data.load(args.name, args.split, root=args.root, size=args.size, seed=args.seed)
+        out = formats.export(dataset, Path(args.out) / args.split, args.format)
+        print(f"wrote {len(dataset)} samples to {out}")
+        return 0
+    raise AssertionError(args.action)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .checkup import doctor
+
+    checks = doctor(root=args.root, network=not args.offline)
+    return 1 if any(c.status == "fail" for c in checks) else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cvlearn", description="Tools of the cvlearn computer-vision course.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("data", help="build, verify or export a toy dataset")
+    d.add_argument("action", choices=["build", "verify", "export"])
+    d.add_argument("name", help="dataset name, e.g. toy-pets")
+    d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/)")
+    d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--split", default="train", choices=["train", "val", "test"], help="for export")
+    d.add_argument("--format", default=None, choices=["imagefolder", "coco", "voc"], help="for export")
+    d.add_argument("--out", default="export", help="export folder (default: export)")
+    d.set_defaults(func=_data)
+
+    doc = sub.add_parser("doctor", help="check Python, torch, the data folder and the network")
+    doc.add_argument("--root", default=None)
+    doc.add_argument("--offline", action="store_true", help="skip the network check")
+    doc.set_defaults(func=_doctor)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as err:
+        print(f"cvlearn: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Datasets: the toy world rendered once, cached on disk, and served as torch Datasets.
+
+``load("toy-pets", "train")`` returns a :class:`ToyDataset` whose items follow torchvision's
+detection convention: ``(image, target)`` with
+
+* ``image``: ``tv_tensors.Image``, uint8, (3, H, W);
+* ``target["label"]``: int, the scene's main class, 0-based into ``dataset.classes``;
+* ``target["boxes"]``: ``BoundingBoxes`` (N, 4), XYXY in pixels, tight around visible pixels;
+* ``target["labels"]``: int64 (N,), 1-based into ``dataset.categories`` (0 is background);
+* ``target["masks"]``: ``Mask`` (N, H, W) bool, the visible pixels of each object, disjoint;
+* ``target["semantic"]``: ``Mask`` (H, W) int64, indices into ``dataset.semantic_classes``;
+* ``target["image_id"]``: int, the sample's index in its split.
+
+The first ``load`` of a dataset renders it into ``datasets/`` (a progress bar shows how far it
+is); the files are written atomically next to a manifest of sha256 checksums, and a cache that
+does not match its manifest is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torchvision import tv_tensors
+from tqdm.auto import tqdm
+
+from . import toyworld
+from .toyworld import SPECS, SPLITS, ToySpec
+
+DATA_ENV = "CVLEARN_DATA"
+
+
+def default_root() -> Path:
+    """Where datasets live: ``$CVLEARN_DATA`` if set, else the course's ``datasets/`` folder.
+
+    The course folder is found by walking up from the working directory to the first folder
+    that has both ``datasets/`` and ``notebooks/``, so notebooks (which run inside
+    ``notebooks/``) and the command line share one cache; failing that, ``./datasets``.
+    """
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "datasets").is_dir() and (folder / "notebooks").is_dir():
+            return folder / "datasets"
+    return Path("datasets")
+
+
+MIN_SIZE, MAX_SIZE = 32, 512
+_ARRAYS = ("images", "instances", "semantic", "targets", "offsets", "labels", "boxes")
+
+
+# --------------------------------------------------------------------------------------------
+# Checking arguments
+# --------------------------------------------------------------------------------------------
+
+
+def check_name(name: Any) -> ToySpec:
+    """The spec of a toy dataset, or a ValueError that lists the names there are."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a dataset name (str), got {type(name).__name__}: {name!r}")
+    if name not in SPECS:
+        raise ValueError(f"unknown dataset name {name!r}; expected one of {sorted(SPECS)}")
+    return SPECS[name]
+
+
+def _check_split(split: Any) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    return split
+
+
+def _check_int(value: Any, what: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{what} must be {bounds}, got {value}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# The cache on disk
+# --------------------------------------------------------------------------------------------
+
+
+def cache_paths(name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None) -> tuple[Path, Path]:
+    """Where one split lives: its arrays (``.npz``) and its manifest (``.json``)."""
+    folder = Path(root if root is not None else default_root()) / name / f"v{toyworld.GENERATOR_VERSION}-{size}px-seed{seed}"
+    return folder / f"{split}-{n}.npz", folder / f"{split}-{n}.json"
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Write through a temporary file in the same folder, then rename it into place.
+
+    A crash or Ctrl-C part way leaves either the old file or none, never half a file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_split(name: str, split: str, size: int, n: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """Render ``n`` samples of one split into stacked arrays (see :func:`load` for their meaning)."""
+    images = np.empty((n, 3, size, size), dtype=np.uint8)
+    instances = np.empty((n, size, size), dtype=np.uint8)
+    semantic = np.empty((n, size, size), dtype=np.uint8)
+    targets = np.empty(n, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    labels, boxes = [], []
+    bar = tqdm(range(n), desc=f"rendering {name} {split}", unit="img", disable=not progress, leave=False)
+    for i in bar:
+        _, out = toyworld.generate(name, split, i, seed=seed, size=size)
+        images[i] = out.image.transpose(2, 0, 1)
+        instances[i], semantic[i], targets[i] = out.instances, out.semantic, out.label
+        labels.append(out.labels)
+        boxes.append(out.boxes)
+        offsets[i + 1] = offsets[i] + len(out.labels)
+    return {"images": images, "instances": instances, "semantic": semantic, "targets": targets,
+            "offsets": offsets, "labels": np.concatenate(labels), "boxes": np.concatenate(boxes)}
+
+
+def _manifest(name: str, split: str, size: int, n: int, seed: int, digest: str) -> dict:
+    return {"dataset": name, "split": split, "size": size, "n": n, "seed": seed,
+            "generator_version": toyworld.GENERATOR_VERSION, "sha256": digest}
+
+
+def build_split(name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None,
+                progress: bool = True) -> Path:
+    """Render one split and write it atomically: the arrays first, then their manifest."""
+    arrays_path, manifest_path = cache_paths(name, split, size, n, seed, root)
+    arrays = render_split(name, split, size, n, seed, progress)
+    _atomic_write(arrays_path, lambda f: np.savez(f, **arrays))
+    manifest = _manifest(name, split, size, n, seed, sha256(arrays_path))
+    _atomic_write(manifest_path, lambda f: json.dump(manifest, f, indent=2), mode="w")
+    return arrays_path
+
+
+def verify_split(name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None) -> str | None:
+    """None if the cached split matches its manifest, else what is wrong (in words)."""
+    arrays_path, manifest_path = cache_paths(name, split, size, n, seed, root)
+    if not arrays_path.exists() or not manifest_path.exists():
+        return "not built yet"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        return f"manifest unreadable ({err})"
+    if manifest != _manifest(name, split, size, n, seed, manifest.get("sha256")):
+        return "manifest describes other settings"
+    if sha256(arrays_path) != manifest["sha256"]:
+        return "checksum mismatch (the file changed or is corrupt)"
+    return None
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    try:
+        with np.load(path) as f:
+            return {k: f[k] for k in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# The dataset
+# --------------------------------------------------------------------------------------------
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    """One split of a toy dataset, held in memory as uint8 arrays.
+
+    ``images`` (N, 3, H, W) uint8 and ``targets`` (N,) int64 are exposed as tensors for fast,
+    whole-dataset work (a classifier can train straight from them); indexing gives the full
+    ``(image, target)`` pair described in this module's docstring.
+    """
+
+    def __init__(self, spec: ToySpec, split: str, size: int, seed: int, arrays: dict[str, np.ndarray],
+                 transforms: Callable | None = None) -> None:
+        self.spec, self.split, self.size, self.seed = spec, split, size, seed
+        self.name = spec.name
+        self.classes, self.categories = spec.classes, spec.categories
+        self.semantic_classes, self.palette = spec.semantic_classes, spec.palette
+        self.transforms = transforms
+        self.images = torch.from_numpy(arrays["images"])
+        self.targets = torch.from_numpy(arrays["targets"])
+        self._instances = torch.from_numpy(arrays["instances"])
+        self._semantic = torch.from_numpy(arrays["semantic"])
+        self._offsets = arrays["offsets"]
+        self._labels = torch.from_numpy(arrays["labels"])
+        self._boxes = torch.from_numpy(arrays["boxes"])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return (f"ToyDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={self.size}, "
+                f"seed={self.seed}, classes={list(self.classes)})")
+
+    def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict[str, Any]]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for a dataset of {len(self)} samples")
+        index = index % len(self)
+        image, target = tv_tensors.Image(self.images[index]), self.target(index)
+        if self.transforms is not None:
+            image, target = self.transforms(image, target)
+        return image, target
+
+    def target(self, index: int) -> dict[str, Any]:
+        """Every annotation of sample ``index`` (see the module docstring for the keys)."""
+        lo, hi = int(self._offsets[index]), int(self._offsets[index + 1])
+        ids = torch.arange(1, hi - lo + 1, dtype=torch.uint8)
+        masks = self._instances[index].unsqueeze(0) == ids.view(-1, 1, 1)
+        return {
+            "label": int(self.targets[index]),
+            "boxes": tv_tensors.BoundingBoxes(self._boxes[lo:hi].clone(), format="XYXY",
+                                              canvas_size=(self.size, self.size)),
+            "labels": self._labels[lo:hi].clone(),
+            "masks": tv_tensors.Mask(masks),
+            "semantic": tv_tensors.Mask(self._semantic[index].long()),
+            "image_id": index,
+        }
+
+    @property
+    def semantic_masks(self) -> torch.Tensor:
+        """(N, H, W) uint8 semantic masks of the whole split, for dense-prediction training."""
+        return self._semantic
+
+    def scene(self, index: int) -> toyworld.Scene:
+        """The scene description sample ``index`` was rendered from."""
+        scene, _ = toyworld.generate(self.name, self.split, index, seed=self.seed, size=self.size)
+        return scene
+
+
+def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
+         n: int | None = None, seed: int = 0, transforms: Callable | None = None,
+         progress: bool = True) -> ToyDataset:
+    """One split of a dataset, rendered and cached on first use.
+
+    Args:
+        name: a toy dataset, one of ``toyworld.SPECS`` (``"toy-pets"``, ``"toy-fruit"``, ...).
+        split: ``"train"``, ``"val"`` or ``"test"``; splits never share a scene.
+        root: the folder that holds the caches (default :func:`default_root`).
+        size: image side in pixels (32 to 512); default the dataset's own.
+        n: number of samples; default the dataset's own for that split.
+        seed: the same seed gives the same data, byte for byte.
+        transforms: optional ``transforms.v2`` callable applied to ``(image, target)``.
+        progress: show a progress bar while rendering.
+    """
+    spec = check_name(name)
+    split = _check_split(split)
+    size = _check_int(spec.size if size is None else size, "size", MIN_SIZE, MAX_SIZE)
+    n = _check_int(spec.splits[split] if n is None else n, "n", 1)
+    seed = _check_int(seed, "seed", 0)
+    arrays_path, _ = cache_paths(name, split, size, n, seed, root)
+    problem = verify_split(name, split, size, n, seed, root)
+    arrays = None if problem else _read_arrays(arrays_path)
+    if arrays is None:
+        if problem not in (None, "not built yet"):
+            print(f"cache {arrays_path} is invalid ({problem}); rebuilding it")
+        build_split(name, split, size, n, seed, root, progress)
+        arrays = _read_arrays(arrays_path)
+    return ToyDataset(spec, split, size, seed, arrays, transforms)
+
+
+def build(name: str, root: str | Path | None = None, size: int | None = None, seed: int = 0,
+          progress: bool = True) -> list[Path]:
+    """Render (or check) every split of a dataset at its default sizes; returns the array files."""
+    spec = check_name(name)
+    size = spec.size if size is None else size
+    for split in SPLITS:
+        load(name, split, root, size=size, seed=seed, progress=progress)
+    return [cache_paths(name, s, size, spec.splits[s], seed, root)[0] for s in SPLITS]
+
+
+def verify(name: str, root: str | Path | None = None) -> dict[str, str | None]:
+    """Check every cached split of a dataset against its manifest: {file: problem or None}."""
+    check_name(name)
+    report: dict[str, str | None] = {}
+    root = default_root() if root is None else Path(root)
+    for manifest_path in sorted((root / name).glob("*/*.json")):
+        try:
+            m = json.loads(manifest_path.read_text())
+            problem = verify_split(name, m["split"], m["size"], m["n"], m["seed"], root)
+        except (OSError, KeyError, json.JSONDecodeError) as err:
+            problem = f"manifest unreadable ({err})"
+        report[str(manifest_path.with_suffix(".npz"))] = problem
+    return report
+
+
+def collate_detection(batch: list[tuple[Any, dict]]) -> tuple[list, list[dict]]:
+    """Keep images and targets as lists: detection targets differ in length per image."""
+    images, targets = zip(*batch)
+    return list(images), list(targets)

@@ -1,0 +1,34 @@
+"""Automatic checkers for the notebooks' exercises.
+
+A checker takes the learner's answer (a function, a model, a number), tests it on cases it
+knows the answer to, prints one line (✓ with what was checked, or ✗ with a hint), and returns a
+:class:`Feedback` that is truthy when the answer passed. Worked solutions in the notebooks run
+through the same checker (``assert check_...(solution)``), so CI proves that every solution
+passes. One submodule per notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Feedback:
+    """The verdict of a checker: ``passed`` and a message meant for the learner."""
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return f"{'✓' if self.passed else '✗'} {self.message}"
+
+
+def verdict(passed: bool, message: str, quiet: bool = False) -> Feedback:
+    """Build a :class:`Feedback` and print it (unless ``quiet``)."""
+    feedback = Feedback(bool(passed), message)
+    if not quiet:
+        print(feedback)
+    return feedback

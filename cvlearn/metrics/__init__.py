@@ -1,0 +1,4 @@
+"""Scores, built from scratch and checked against reference libraries; one submodule per task.
+
+The names used in the notebooks are re-exported here.
+"""

@@ -1,0 +1,75 @@
+"""Reference recipes: the exact configuration each notebook trains, runnable from the command line.
+
+Each recipe loads its toy dataset, builds its model, trains it with :func:`cvlearn.train.fit`
+and scores it on the held-out test split, returning a :class:`Result`. The notebook uses the
+same configuration, so ``cvlearn bench`` and the notebook's scorecard report the same numbers.
+
+``RECIPES`` maps a name ("classification", "localisation", ...) to its function; a recipe
+function takes keyword arguments ``quick`` (a seconds-long smoke run for tests), ``seed`` and
+``progress``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from ..train import History
+
+
+@dataclass
+class Result:
+    """What one recipe run produced.
+
+    metrics: headline scores on the test split, named as in the benchmark schema
+    (``accuracy``, ``mean_iou``, ``map50``, ``map``, ``miou``, ``pixel_accuracy``, ``box_ap50``,
+    ``mask_ap50``, ``mask_ap``); train_s / eval_s: wall-clock seconds; train_images: images
+    seen in training (for images per second); params: trainable parameters.
+    """
+
+    recipe: str
+    metrics: dict[str, float]
+    train_s: float
+    eval_s: float
+    train_images: int
+    params: int
+    device: str
+    model: nn.Module | None = None
+    history: History | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def images_per_s(self) -> float:
+        return self.train_images / self.train_s if self.train_s > 0 else 0.0
+
+
+RecipeFn = Callable[..., Result]
+RECIPES: dict[str, RecipeFn] = {}
+
+
+def register(name: str) -> Callable[[RecipeFn], RecipeFn]:
+    """Decorator: list a recipe function under ``name`` in :data:`RECIPES`."""
+    def add(fn: RecipeFn) -> RecipeFn:
+        RECIPES[name] = fn
+        return fn
+    return add
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class Stopwatch:
+    """``with Stopwatch() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self) -> "Stopwatch":
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,827 @@
+"""The toy world: a seeded, offline renderer of small scenes with every annotation at once.
+
+A scene is a plain description (:class:`Scene`: the stuff layout, then the objects from back to
+front, then distractors). :func:`render` turns one description into a picture and all of its
+annotations, so they can never disagree:
+
+* ``image``: (H, W, 3) uint8 RGB,
+* ``instances``: (H, W) uint8, 0 where no object is visible, k where object k (1-based) is,
+* ``semantic``: (H, W) uint8, the class of every pixel, stuff included,
+* ``labels``: (N,) the class of each object, ``boxes``: (N, 4) XYXY in pixels.
+
+Shapes are drawn at ``SUPERSAMPLE`` times the output size and downsampled, which gives clean,
+anti-aliased edges; labels are read at the centre of each output pixel.
+
+Every class of the world, its colour and the datasets that use it are listed once, in
+:data:`STUFF_CLASSES`, :data:`THING_CLASSES`, :data:`PALETTE` and :data:`SPECS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+GENERATOR_VERSION = 1
+"""Bumped whenever a change to this module changes what a seed draws (it keys the caches)."""
+
+STUFF_CLASSES = ("background", "sky", "grass", "road", "table")
+"""Amorphous regions: every pixel not covered by an object belongs to one of these."""
+
+THING_CLASSES = ("cat", "dog", "apple", "orange", "sheep", "pen")
+"""Countable objects: each gets a box, a label and an instance mask."""
+
+PALETTE: dict[str, tuple[int, int, int]] = {
+    "background": (0, 0, 0),
+    "sky": (70, 130, 180),
+    "grass": (107, 142, 35),
+    "road": (128, 64, 128),
+    "table": (190, 153, 153),
+    "cat": (220, 20, 60),
+    "dog": (0, 0, 142),
+    "apple": (255, 0, 0),
+    "orange": (250, 170, 30),
+    "sheep": (220, 220, 0),
+    "pen": (0, 220, 220),
+}
+"""One display colour per class (Cityscapes-like), used for semantic masks and legends."""
+
+SUPERSAMPLE = 4
+"""Shapes are drawn at this many times the output resolution, then downsampled."""
+
+_INSTANCE_BASE = 32  # ids below this in the high-resolution id layer are stuff, above are objects
+
+
+# --------------------------------------------------------------------------------------------
+# Scene description
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Thing:
+    """One object in a scene. Positions and sizes are fractions of the image side.
+
+    ``kind`` is a name from :data:`THING_CLASSES`; ``style`` holds the kind's own details
+    (ear size, cap colour, ...), so the renderer needs nothing but this record.
+    """
+
+    kind: str
+    x: float
+    y: float
+    scale: float
+    angle: float = 0.0
+    flip: bool = False
+    colour: tuple[int, int, int] = (128, 128, 128)
+    style: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """Everything needed to draw one sample: the layout of stuff, objects and distractors.
+
+    ``things`` are drawn back to front; ``distractors`` (balls, plates, papers, bushes...) are
+    drawn in the layer given by their ``style["over"]`` and are labelled as background.
+    """
+
+    dataset: str
+    size: int
+    layout: dict
+    things: list[Thing]
+    distractors: list[Thing]
+    texture_seed: int
+
+
+@dataclass
+class Rendered:
+    """The picture and every annotation of one scene (numpy, ready to cache).
+
+    image: (H, W, 3) uint8 RGB; instances: (H, W) uint8, 0 = none, k = ``things[k-1]``;
+    semantic: (H, W) uint8 indices into the dataset's ``semantic_classes``;
+    labels: (N,) int64, 1-based indices into the dataset's ``categories`` (0 is background);
+    boxes: (N, 4) float32 XYXY in pixels, the outer edges of each object's visible pixels;
+    label: the scene's main class, a 0-based index into the dataset's ``classes``.
+    """
+
+    image: np.ndarray
+    instances: np.ndarray
+    semantic: np.ndarray
+    labels: np.ndarray
+    boxes: np.ndarray
+    label: int
+    visible_fraction: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing primitives: two layers (colour and id) drawn in lockstep at high resolution
+# --------------------------------------------------------------------------------------------
+
+_CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 28, endpoint=False)),
+                    np.sin(np.linspace(0, 2 * np.pi, 28, endpoint=False))], axis=1)
+
+
+class _Canvas:
+    """A colour layer and an id layer, drawn with the same shapes at high resolution.
+
+    Both live in one RGBX image: RGB holds the colour, the fourth byte the id of whatever was
+    drawn last at that pixel, so each shape is rasterised once for both.
+    """
+
+    def __init__(self, side: int, fill: tuple[int, int, int], fill_id: int) -> None:
+        self.side = side
+        self.image = Image.new("RGBX", (side, side), (*fill, fill_id))
+        self._draw = ImageDraw.Draw(self.image)
+
+    def polygon(self, points: np.ndarray, colour: tuple[int, int, int], ident: int) -> None:
+        """Fill a polygon given as (K, 2) pixel coordinates."""
+        self._draw.polygon(points.ravel().tolist(), fill=(*colour, ident))
+
+    def disc(self, centre: np.ndarray, radius: float, colour: tuple[int, int, int], ident: int) -> None:
+        """Fill a circle of ``radius`` pixels around a (2,) pixel centre."""
+        (x, y), r = centre.tolist(), radius
+        self._draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour, ident))
+
+    def line(self, points: np.ndarray, width: float, colour: tuple[int, int, int], ident: int) -> None:
+        """Draw a thick polyline through (K, 2) pixel coordinates, with round joints."""
+        w = max(1, int(round(width)))
+        self._draw.line(points.ravel().tolist(), fill=(*colour, ident), width=w, joint="curve")
+
+    def area(self, ident: int, around: Thing | None = None) -> int:
+        """High-resolution pixels showing ``ident``; only near ``around`` (within one object size) if given."""
+        if around is None:
+            return self.image.getchannel(3).histogram()[ident]
+        cx, cy, r = around.x * self.side, around.y * self.side, around.scale * self.side
+        box = [int(min(max(v, 0), self.side)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1)]
+        if box[2] <= box[0] or box[3] <= box[1]:
+            return 0
+        return self.image.crop(box).getchannel(3).histogram()[ident]
+
+    def areas(self) -> list[int]:
+        """How many high-resolution pixels show each id (256 counts)."""
+        return self.image.getchannel(3).histogram()
+
+    def downsample(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(size, size, 3) uint8 area-averaged colours and (size, size) ids read at pixel centres."""
+        rgb = np.asarray(self.image.reduce(self.side // size))[..., :3]
+        ids = np.asarray(self.image.getchannel(3).resize((size, size), Image.NEAREST))
+        return rgb, ids
+
+
+class _Pose:
+    """Maps an object's local coordinates (units of its own size) to canvas pixels."""
+
+    def __init__(self, thing: Thing, side: int) -> None:
+        a = math.radians(thing.angle)
+        s = thing.scale * side
+        sx = -s if thing.flip else s
+        self.matrix = np.array([[math.cos(a) * sx, -math.sin(a) * s],
+                                [math.sin(a) * sx, math.cos(a) * s]])
+        self.origin = np.array([thing.x * side, thing.y * side])
+        self.unit = s  # pixels per local unit
+
+    def __call__(self, local: np.ndarray) -> np.ndarray:
+        return np.asarray(local, dtype=np.float64) @ self.matrix.T + self.origin
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> np.ndarray:
+    """(28, 2) points of an ellipse in local coordinates, rotated by ``angle`` degrees."""
+    pts = _CIRCLE * (rx, ry)
+    if angle:
+        a = math.radians(angle)
+        pts = pts @ np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
+    return pts + (cx, cy)
+
+
+def _rect(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+
+
+def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
+    """Darken (factor < 1) or lighten (factor > 1, towards white) a colour."""
+    if factor <= 1:
+        return tuple(int(v * factor) for v in colour)
+    return tuple(min(255, int(v + (255 - v) * (factor - 1))) for v in colour)
+
+
+# --------------------------------------------------------------------------------------------
+# How each kind of object is drawn (facing +x, centred on the origin, about 1 unit long)
+# --------------------------------------------------------------------------------------------
+
+def _draw_legs(cv: _Canvas, pose: _Pose, xs: list[float], top: float, bottom: float, width: float,
+               colour: tuple[int, int, int], ident: int) -> None:
+    for x in xs:
+        cv.polygon(pose(_rect(x - width / 2, top, x + width / 2, bottom)), colour, ident)
+
+
+def _draw_pet_body(cv: _Canvas, pose: _Pose, t: Thing, ident: int) -> tuple[float, float, float]:
+    """Tail, legs, body and head shared by cats and dogs; returns the head (cx, cy, r)."""
+    st = t.style
+    coat, patch = t.colour, st["patch"]
+    leg = st["leg"]
+    tail = np.array(st["tail"])
+    cv.line(pose(tail), 0.075 * pose.unit, coat, ident)
+    _draw_legs(cv, pose, [-0.32, -0.2, 0.18, 0.3], 0.05, 0.22 + leg, 0.085, _shade(coat, 0.8), ident)
+    cv.polygon(pose(_ellipse(0, 0.03, 0.45, 0.2 * st["girth"])), coat, ident)
+    if st["has_patch"]:
+        cv.polygon(pose(_ellipse(-0.1, 0.0, 0.17, 0.12, 20)), patch, ident)
+    hx, hy, hr = 0.43, -0.2, 0.18 * st["head"]
+    return hx, hy, hr
+
+
+def _draw_cat(cv: _Canvas, t: Thing, ident: int) -> None:
+    """Pointed upright ears, a round flat face, a small pink nose."""
+    pose = _Pose(t, cv.side)
+    hx, hy, hr = _draw_pet_body(cv, pose, t, ident)
+    ear = t.style["ear"]
+    coat = t.colour
+    for dx in (-0.6, 0.35):
+        base0, base1 = (hx + (dx - 0.35) * hr, hy - 0.55 * hr), (hx + (dx + 0.45) * hr, hy - 0.75 * hr)
+        tip = (hx + (dx + 0.05) * hr, hy - (0.8 + 1.1 * ear) * hr)
+        cv.polygon(pose(np.array([base0, tip, base1])), coat, ident)
+        inner = np.array([base0, tip, base1]) * 0.6 + np.array([hx + dx * hr, hy - 0.7 * hr]) * 0.4
+        cv.polygon(pose(inner), (230, 150, 160), ident)
+    cv.polygon(pose(_ellipse(hx, hy, hr * 1.05, hr)), coat, ident)
+    cv.polygon(pose(_ellipse(hx + 0.35 * hr, hy - 0.15 * hr, 0.2 * hr, 0.24 * hr)), (150, 200, 60), ident)
+    cv.polygon(pose(_ellipse(hx + 0.38 * hr, hy - 0.15 * hr, 0.06 * hr, 0.2 * hr)), (15, 15, 15), ident)
+    nose = np.array([(hx + 0.95 * hr, hy + 0.2 * hr), (hx + 1.1 * hr, hy + 0.15 * hr),
+                     (hx + 1.05 * hr, hy + 0.38 * hr)])
+    cv.polygon(pose(nose), (235, 120, 140), ident)
+
+
+def _draw_dog(cv: _Canvas, t: Thing, ident: int) -> None:
+    """A long muzzle with a big dark nose, and floppy ears hanging beside the head."""
+    pose = _Pose(t, cv.side)
+    hx, hy, hr = _draw_pet_body(cv, pose, t, ident)
+    coat, ear_colour = t.colour, t.style["ear_colour"]
+    snout = t.style["snout"]
+    cv.polygon(pose(_ellipse(hx, hy, hr * 1.05, hr)), coat, ident)
+    mx = hx + hr * (0.7 + 0.55 * snout)
+    cv.polygon(pose(_ellipse(mx, hy + 0.3 * hr, 0.75 * snout * hr + 0.35 * hr, 0.5 * hr)),
+               _shade(coat, 1.15), ident)
+    cv.polygon(pose(_ellipse(mx + (0.7 * snout + 0.3) * hr, hy + 0.18 * hr, 0.26 * hr, 0.22 * hr)),
+               (20, 18, 18), ident)
+    if t.style["tongue"]:
+        cv.polygon(pose(_ellipse(mx + 0.1 * hr, hy + 0.85 * hr, 0.2 * hr, 0.25 * hr)), (225, 90, 110), ident)
+    cv.disc(pose((hx + 0.3 * hr, hy - 0.25 * hr)), 0.16 * hr * pose.unit, (25, 20, 15), ident)
+    ear = t.style["ear"]
+    cv.polygon(pose(_ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15)),
+               ear_colour, ident)
+
+
+def _draw_apple(cv: _Canvas, t: Thing, ident: int) -> None:
+    """Two lobes with a dip on top, a stem, sometimes a leaf; shaded rim and a highlight."""
+    pose = _Pose(t, cv.side)
+    base = t.colour
+    dark = _shade(base, 0.7)
+    cv.line(pose(np.array([(0.0, -0.28), (0.05, -0.5)])), 0.06 * pose.unit, (100, 65, 30), ident)
+    if t.style["leaf"]:
+        cv.polygon(pose(_ellipse(0.2, -0.45, 0.15, 0.06, -25)), (70, 150, 50), ident)
+    for cx, cy, r in ((-0.16, 0.02, 0.36), (0.16, 0.02, 0.36), (0.0, 0.1, 0.38)):
+        cv.disc(pose((cx, cy)), r * pose.unit, dark, ident)
+    for cx, cy, r in ((-0.17, 0.0, 0.3), (0.13, 0.0, 0.3), (-0.02, 0.06, 0.32)):
+        cv.disc(pose((cx, cy)), r * pose.unit, base, ident)
+    if t.style["blush"] is not None:
+        cv.polygon(pose(_ellipse(0.12, 0.1, 0.2, 0.24, 20)), t.style["blush"], ident)
+    cv.polygon(pose(_ellipse(-0.17, -0.1, 0.07, 0.12, 20)), _shade(base, 1.5), ident)
+
+
+def _draw_orange(cv: _Canvas, t: Thing, ident: int) -> None:
+    """A round fruit with a shaded rim, dimpled peel and a small calyx."""
+    pose = _Pose(t, cv.side)
+    base = t.colour
+    cv.disc(pose((0, 0)), 0.43 * pose.unit, _shade(base, 0.78), ident)
+    cv.disc(pose((-0.03, -0.03)), 0.37 * pose.unit, base, ident)
+    for dx, dy in t.style["dimples"]:
+        cv.disc(pose((dx, dy)), 0.035 * pose.unit, _shade(base, 0.85), ident)
+    cx, cy = t.style["calyx"]
+    cv.polygon(pose(_ellipse(cx, cy, 0.07, 0.06)), (95, 120, 40), ident)
+    cv.polygon(pose(_ellipse(-0.15, -0.16, 0.07, 0.1, 30)), _shade(base, 1.35), ident)
+
+
+def _draw_sheep(cv: _Canvas, t: Thing, ident: int) -> None:
+    """A woolly blob of overlapping circles with a dark head and dark legs."""
+    pose = _Pose(t, cv.side)
+    head = t.style["head_colour"]
+    _draw_legs(cv, pose, [-0.28, -0.14, 0.14, 0.27], 0.1, 0.42, 0.07, head, ident)
+    wool = np.asarray(t.style["wool"])
+    for (x, y), r, shade in zip(pose(wool[:, :2]), wool[:, 2] * pose.unit, wool[:, 3]):
+        cv.disc(np.array((x, y)), r, _shade(t.colour, shade), ident)
+    hx, hy = 0.47, -0.1 + t.style["head_drop"]
+    cv.polygon(pose(_ellipse(hx - 0.07, hy - 0.07, 0.06, 0.035, -30)), head, ident)
+    cv.polygon(pose(_ellipse(hx, hy, 0.13, 0.095, 25)), head, ident)
+    cv.polygon(pose(_ellipse(hx - 0.08, hy - 0.08, 0.08, 0.07)), _shade(t.colour, 0.95), ident)
+
+
+def _draw_pen(cv: _Canvas, t: Thing, ident: int) -> None:
+    """A thin bar: a cone tip, a grip, the barrel and a wider cap with a clip."""
+    pose = _Pose(t, cv.side)
+    w = t.style["width"]
+    body, cap = t.colour, t.style["cap_colour"]
+    cv.polygon(pose(np.array([(-0.5, 0.0), (-0.4, -0.45 * w), (-0.4, 0.45 * w)])), (200, 195, 180), ident)
+    cv.polygon(pose(np.array([(-0.5, 0.0), (-0.47, -0.12 * w), (-0.47, 0.12 * w)])), (30, 30, 30), ident)
+    cv.polygon(pose(_rect(-0.4, -0.5 * w, -0.28, 0.5 * w)), _shade(body, 0.6), ident)
+    cv.polygon(pose(_rect(-0.28, -0.5 * w, 0.27, 0.5 * w)), body, ident)
+    cv.polygon(pose(_rect(-0.28, -0.5 * w, 0.27, -0.2 * w)), _shade(body, 1.3), ident)
+    cv.polygon(pose(_rect(0.25, -0.6 * w, 0.5, 0.6 * w)), cap, ident)
+    cv.polygon(pose(_rect(0.3, -0.75 * w, 0.47, -0.5 * w)), (190, 190, 200), ident)
+
+
+def _draw_blob(cv: _Canvas, t: Thing, ident: int) -> None:
+    """Distractor: a cluster of circles (bush, ball, plate, tree crown...)."""
+    pose = _Pose(t, cv.side)
+    squash = t.style.get("squash", 1.0)
+    for cx, cy, r, shade in t.style["circles"]:
+        if squash == 1.0:
+            cv.disc(pose((cx, cy)), r * pose.unit, _shade(t.colour, shade), ident)
+        else:
+            cv.polygon(pose(_ellipse(cx, cy, r, r * squash)), _shade(t.colour, shade), ident)
+
+
+def _draw_box(cv: _Canvas, t: Thing, ident: int) -> None:
+    """Distractor: a rotated rectangle with optional stripes (paper, napkin, fence post...)."""
+    pose = _Pose(t, cv.side)
+    hw, hh = t.style["half"]
+    cv.polygon(pose(_rect(-hw, -hh, hw, hh)), t.colour, ident)
+    for y in t.style.get("stripes", ()):
+        cv.polygon(pose(_rect(-hw * 0.85, y - 0.01, hw * 0.85, y + 0.01)), t.style["stripe_colour"], ident)
+
+
+_DRAW: dict[str, Callable[[_Canvas, Thing, int], None]] = {
+    "cat": _draw_cat, "dog": _draw_dog, "apple": _draw_apple, "orange": _draw_orange,
+    "sheep": _draw_sheep, "pen": _draw_pen, "blob": _draw_blob, "box": _draw_box,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Stuff: the layout regions behind the objects, and their textures
+# --------------------------------------------------------------------------------------------
+
+def _draw_layout(cv: _Canvas, layout: dict, stuff_id: dict[str, int]) -> None:
+    """Fill the regions of a layout, in order: each is (class name, colour, polygon in 0..1)."""
+    for name, colour, poly in layout["regions"]:
+        cv.polygon(np.asarray(poly, dtype=np.float64) * cv.side, tuple(colour), stuff_id[name])
+
+
+@lru_cache(maxsize=8)
+def _noise_bank(size: int) -> dict[str, np.ndarray]:
+    """Fixed noise fields twice the image side, from which each scene crops its own window.
+
+    Cropping a shared, seeded bank is what keeps rendering fast: drawing fresh smooth noise for
+    every image would cost more than drawing the image.
+    """
+    rng = np.random.default_rng(20240601)
+    side = 2 * size
+
+    def smooth(cells: int) -> np.ndarray:
+        grid = Image.fromarray(rng.standard_normal((2 * cells + 1, 2 * cells + 1)).astype(np.float32), mode="F")
+        return np.asarray(grid.resize((side, side), Image.BILINEAR), dtype=np.float32)
+
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    return {"coarse": smooth(3), "medium": smooth(4), "fine": smooth(10),
+            "white": rng.standard_normal((side, side, 4)).astype(np.float32), "yy": yy, "xx": xx}
+
+
+def _crop(field: np.ndarray, offset: np.ndarray, size: int) -> np.ndarray:
+    return field[offset[0]:offset[0] + size, offset[1]:offset[1] + size]
+
+
+def _texture(stuff: np.ndarray, layout: dict, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Brightness texture and sensor noise for one image.
+
+    stuff: (H, W) index into :data:`STUFF_CLASSES`, -1 on objects. Returns a (H, W) factor
+    (grain on tables, tufts on grass, grit on roads, a gradient in the sky) and (H, W, 3)
+    unit noise.
+    """
+    bank = _noise_bank(size)
+    white = _crop(bank["white"], offsets[0], size)
+    tex = 1.0 + 0.06 * _crop(bank["medium"], offsets[1], size)
+    grass, road, table, sky = (stuff == STUFF_CLASSES.index(n) for n in ("grass", "road", "table", "sky"))
+    tex += grass * (0.1 * white[..., 3] + 0.08 * _crop(bank["fine"], offsets[2], size))
+    tex += road * (0.07 * white[..., 3])
+    if layout.get("grain"):
+        a = layout["grain_angle"]
+        phase = (bank["xx"] * math.cos(a) + bank["yy"] * math.sin(a)) * layout["grain_freq"]
+        tex += table * (layout["grain"] * np.sin(phase + 2.0 * _crop(bank["coarse"], offsets[3], size)))
+    tex += sky * (0.25 * (bank["yy"] - 0.3))
+    return tex, white[..., :3]
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def render(scene: Scene) -> Rendered:
+    """Draw a scene and derive all of its annotations from the same id layer.
+
+    Returns a :class:`Rendered` with the image (H, W, 3) uint8 and the masks, labels and
+    boxes described there. Pure: the same scene always gives the same bytes.
+    """
+    spec = SPECS[scene.dataset]
+    size, ss = scene.size, SUPERSAMPLE
+    stuff_id = {name: i + 1 for i, name in enumerate(STUFF_CLASSES)}
+    cv = _Canvas(size * ss, (0, 0, 0), stuff_id["background"])
+    _draw_layout(cv, scene.layout, stuff_id)
+    full_area = np.zeros(len(scene.things), dtype=np.int64)
+    layers: list[tuple[Thing, int]] = [(d, stuff_id["background"]) for d in scene.distractors
+                                       if not d.style.get("over")]
+    layers += [(t, _INSTANCE_BASE + k) for k, t in enumerate(scene.things)]
+    layers += [(d, stuff_id["background"]) for d in scene.distractors if d.style.get("over")]
+    for thing, ident in layers:
+        _DRAW[thing.kind](cv, thing, ident)
+        if ident >= _INSTANCE_BASE:
+            full_area[ident - _INSTANCE_BASE] = cv.area(ident, around=thing)
+
+    rgb, ids = cv.downsample(size)
+    visible_hi = np.array(cv.areas()[_INSTANCE_BASE:_INSTANCE_BASE + len(scene.things)])
+    visible_fraction = visible_hi / np.maximum(full_area, 1)
+
+    # Look-up tables from the id layer to the annotations: stuff ids name a stuff class,
+    # object ids an instance (and through it the object's class).
+    n = len(scene.things)
+    to_instance = np.zeros(256, dtype=np.uint8)
+    to_instance[_INSTANCE_BASE:_INSTANCE_BASE + n] = np.arange(1, n + 1)
+    to_stuff = np.full(256, -1, dtype=np.int64)
+    to_stuff[1:len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
+    to_semantic = np.zeros(256, dtype=np.uint8)
+    for i, name in enumerate(STUFF_CLASSES):
+        to_semantic[i + 1] = spec.semantic_classes.index(name) if name in spec.semantic_classes else 0
+    for k, t in enumerate(scene.things):
+        to_semantic[_INSTANCE_BASE + k] = spec.semantic_classes.index(t.kind)
+    instances, semantic, stuff = to_instance[ids], to_semantic[ids], to_stuff[ids]
+
+    offsets = np.random.default_rng(scene.texture_seed).integers(0, size, (4, 2))
+    tex, noise = _texture(stuff, scene.layout, offsets, size)
+    rgb = rgb * (tex * scene.layout["contrast"])[..., None] + scene.layout["brightness"]
+    rgb += noise * scene.layout["noise"]
+    image = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+    labels = np.array([spec.categories.index(t.kind) for t in scene.things], dtype=np.int64)
+    boxes = boxes_from_instances(instances, len(scene.things))
+    return Rendered(image=image, instances=instances, semantic=semantic, labels=labels, boxes=boxes,
+                    label=_main_label(spec, scene, instances), visible_fraction=visible_fraction)
+
+
+def boxes_from_instances(instances: np.ndarray, count: int) -> np.ndarray:
+    """(count, 4) float32 XYXY boxes around the pixels of each instance id 1..count.
+
+    A box runs from the left/top edge of the first pixel to the right/bottom edge of the last,
+    so ``x2 - x1`` is the width in pixels (the COCO convention). Absent ids get zeros.
+    """
+    boxes = np.zeros((count, 4), dtype=np.float32)
+    for k in range(1, count + 1):
+        ys, xs = np.nonzero(instances == k)
+        if len(xs):
+            boxes[k - 1] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return boxes
+
+
+def _main_label(spec: "ToySpec", scene: Scene, instances: np.ndarray) -> int:
+    """The class of the object with the most visible pixels (0-based into ``spec.classes``)."""
+    if not scene.things:
+        return 0
+    counts = np.bincount(instances.ravel(), minlength=len(scene.things) + 1)[1:]
+    return spec.classes.index(scene.things[int(np.argmax(counts))].kind)
+
+
+# --------------------------------------------------------------------------------------------
+# Scene samplers: what each dataset draws
+# --------------------------------------------------------------------------------------------
+
+COATS = [(222, 140, 60), (125, 82, 50), (42, 38, 38), (236, 230, 218), (150, 150, 152),
+         (214, 190, 140), (92, 62, 40), (180, 120, 80)]
+"""Coat colours shared by cats and dogs, so colour never gives the class away."""
+
+WALLS = [(200, 190, 170), (170, 180, 195), (215, 205, 185), (150, 160, 150), (190, 170, 175), (120, 110, 100)]
+WOODS = [(160, 110, 60), (120, 80, 45), (190, 150, 100), (140, 100, 70), (205, 200, 195), (110, 115, 125)]
+BRIGHT = [(220, 40, 40), (40, 90, 210), (240, 200, 30), (60, 170, 80), (200, 60, 180), (240, 120, 20)]
+
+
+def _pick(rng: np.random.Generator, options: list) -> tuple:
+    return tuple(options[int(rng.integers(len(options)))])
+
+
+def _jitter(rng: np.random.Generator, colour: tuple[int, int, int], amount: float = 18) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.clip(np.asarray(colour) + rng.normal(0, amount, 3), 0, 255))
+
+
+def _photo(rng: np.random.Generator) -> dict:
+    """Camera settings: contrast, brightness and sensor noise."""
+    return {"contrast": float(rng.uniform(0.8, 1.15)), "brightness": float(rng.uniform(-20, 20)),
+            "noise": float(rng.uniform(1.0, 7.0))}
+
+
+def _horizon_layout(rng: np.random.Generator, top: str, bottom: str, top_colour, bottom_colour,
+                    lo: float, hi: float) -> list:
+    """Two regions split by a slightly tilted line at a height between ``lo`` and ``hi``."""
+    y0, y1 = rng.uniform(lo, hi, 2)
+    return [(top, top_colour, [(0, 0), (1, 0), (1, 1), (0, 1)]),
+            (bottom, bottom_colour, [(0, y0), (1, y1), (1, 1), (0, 1)])]
+
+
+def _blob_distractor(rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool,
+                     n: int = 1, squash: float = 1.0) -> Thing:
+    circles = [(0.0, 0.0, 0.5, 1.0)] if n == 1 else [
+        (float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.2, 0.2)), float(rng.uniform(0.2, 0.35)),
+         float(rng.uniform(0.8, 1.15))) for _ in range(n)]
+    return Thing("blob", x, y, scale, colour=colour, style={"circles": circles, "over": over, "squash": squash})
+
+
+def _box_distractor(rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool,
+                    aspect: float, stripes: int = 0) -> Thing:
+    style = {"half": (0.5, 0.5 * aspect), "over": over,
+             "stripes": [float(v) for v in np.linspace(-0.4 * aspect, 0.4 * aspect, stripes)] if stripes else [],
+             "stripe_colour": (150, 170, 210)}
+    return Thing("box", x, y, scale, angle=float(rng.uniform(0, 180)), colour=colour, style=style)
+
+
+def _pet(rng: np.random.Generator, kind: str) -> Thing:
+    coat = _jitter(rng, _pick(rng, COATS), 12)
+    patch = _jitter(rng, _pick(rng, COATS), 12)
+    flip = bool(rng.random() < 0.5)
+    style = {"patch": patch, "has_patch": bool(rng.random() < 0.4), "leg": float(rng.uniform(0.0, 0.1)),
+             "girth": float(rng.uniform(0.85, 1.2)), "head": float(rng.uniform(0.9, 1.2)),
+             "ear": float(rng.uniform(0.7, 1.3))}
+    if kind == "cat":
+        style["tail"] = [(-0.42, -0.02), (-0.6, -0.12), (-0.66, -0.3), (-0.6 + rng.uniform(-0.1, 0.1), -0.45)]
+    else:
+        wag = rng.uniform(-0.25, 0.1)
+        style["tail"] = [(-0.42, -0.02), (-0.58, wag - 0.05), (-0.68, wag - 0.12)]
+        style.update(snout=float(rng.uniform(0.7, 1.3)), tongue=bool(rng.random() < 0.4),
+                     ear_colour=_shade(patch if rng.random() < 0.5 else coat, 0.75))
+    scale = float(rng.uniform(0.4, 0.62))
+    # Keep the animal (about 1.5 x 1 units) in the frame, give or take a paw.
+    x = float(rng.uniform(0.72 * scale - 0.05, 1.05 - 0.72 * scale))
+    y = float(rng.uniform(0.55 * scale, 1.0 - 0.45 * scale))
+    return Thing(kind, x, y, scale,
+                 angle=float(rng.uniform(-20, 20)), flip=flip, colour=coat, style=style)
+
+
+def sample_pets(rng: np.random.Generator, size: int) -> Scene:
+    """One cat or dog, indoors (wall and floor) or outdoors (sky and grass), with toys."""
+    if rng.random() < 0.5:
+        regions = _horizon_layout(rng, "sky", "grass", _jitter(rng, (150, 195, 235)),
+                                  _jitter(rng, (90, 150, 60)), 0.3, 0.6)
+    else:
+        regions = _horizon_layout(rng, "background", "background", _jitter(rng, _pick(rng, WALLS)),
+                                  _jitter(rng, _pick(rng, WOODS)), 0.45, 0.75)
+    kind = "cat" if rng.random() < 0.5 else "dog"
+    distractors = []
+    for _ in range(int(rng.integers(0, 3))):
+        over = bool(rng.random() < 0.3)
+        distractors.append(_blob_distractor(rng, float(rng.uniform(0.05, 0.95)), float(rng.uniform(0.5, 0.95)),
+                                            float(rng.uniform(0.1, 0.2)), _pick(rng, BRIGHT), over))
+    return Scene("toy-pets", size, {"regions": regions, **_photo(rng)}, [_pet(rng, kind)], distractors,
+                 int(rng.integers(2**31)))
+
+
+def _fruit(rng: np.random.Generator, kind: str, x: float, y: float, scale: float) -> Thing:
+    if kind == "apple":
+        colour = _jitter(rng, _pick(rng, [(200, 30, 35), (150, 25, 35), (125, 185, 60), (225, 195, 70),
+                                           (215, 80, 40)]), 12)
+        blush = _jitter(rng, (190, 40, 40)) if rng.random() < 0.3 else None
+        style = {"leaf": bool(rng.random() < 0.6), "blush": blush}
+        angle = float(rng.uniform(-30, 30))
+    else:
+        colour = _jitter(rng, _pick(rng, [(245, 150, 30), (235, 125, 20), (250, 175, 45), (235, 190, 50)]), 10)
+        dimples = [(float(a), float(b)) for a, b in rng.uniform(-0.28, 0.28, (8, 2))]
+        calyx = (float(rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.15, 0.1)))
+        style = {"dimples": dimples, "calyx": calyx}
+        angle = float(rng.uniform(0, 360))
+    return Thing(kind, x, y, scale, angle=angle, colour=colour, style=style)
+
+
+def sample_fruit(rng: np.random.Generator, size: int) -> Scene:
+    """One to six apples and oranges on a table, some overlapping, with plates and napkins."""
+    regions = _horizon_layout(rng, "background", "table", _jitter(rng, _pick(rng, WALLS)),
+                              _jitter(rng, _pick(rng, WOODS)), -0.1, 0.3)
+    layout = {"regions": regions, "grain": float(rng.uniform(0.0, 0.12)), "grain_angle": float(rng.uniform(-0.3, 0.3)),
+              "grain_freq": float(rng.uniform(25, 60)), **_photo(rng)}
+    distractors = []
+    for _ in range(int(rng.integers(0, 3))):
+        if rng.random() < 0.5:
+            distractors.append(_blob_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.3, 0.9)),
+                                                float(rng.uniform(0.3, 0.5)), _jitter(rng, (235, 235, 230), 8),
+                                                False, squash=float(rng.uniform(0.6, 1.0))))
+        else:
+            distractors.append(_box_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.3, 0.9)),
+                                               float(rng.uniform(0.25, 0.4)), _pick(rng, BRIGHT), False, 0.8))
+    things = []
+    for _ in range(int(rng.integers(1, 7))):
+        kind = "apple" if rng.random() < 0.5 else "orange"
+        things.append(_fruit(rng, kind, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.15, 0.9)),
+                             float(rng.uniform(0.14, 0.34))))
+    things.sort(key=lambda t: t.y)
+    return Scene("toy-fruit", size, layout, things, distractors, int(rng.integers(2**31)))
+
+
+def _sheep(rng: np.random.Generator, x: float, y: float, scale: float) -> Thing:
+    n = int(rng.integers(9, 14))
+    wool = np.stack([rng.uniform(-0.32, 0.32, n), rng.uniform(-0.16, 0.12, n), rng.uniform(0.13, 0.2, n),
+                     rng.uniform(0.88, 1.06, n)], axis=1)
+    wool = np.concatenate([wool, [(-0.2, -0.02, 0.2, 1.0), (0.12, -0.02, 0.2, 1.0)]])
+    wool = wool[np.argsort(wool[:, 1], kind="stable")].round(4).tolist()
+    style = {"wool": wool, "head_colour": _jitter(rng, _pick(rng, [(30, 28, 28), (55, 40, 32), (75, 70, 65)]), 6),
+             "head_drop": float(rng.uniform(-0.05, 0.1))}
+    colour = _jitter(rng, _pick(rng, [(238, 236, 228), (222, 214, 196), (205, 203, 198)]), 6)
+    return Thing("sheep", x, y, scale, angle=float(rng.uniform(-10, 10)), flip=bool(rng.random() < 0.5),
+                 colour=colour, style=style)
+
+
+def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
+    """Sheep on grass beside a road under the sky, with bushes and fence posts; some sheep touch."""
+    horizon = rng.uniform(0.15, 0.4, 2)
+    sky = ("sky", _jitter(rng, (135, 185, 235)), [(0, 0), (1, 0), (1, 1), (0, 1)])
+    grass = ("grass", _jitter(rng, (95, 155, 60)), [(0, horizon[0]), (1, horizon[1]), (1, 1), (0, 1)])
+    hill = ("background", _jitter(rng, (70, 100, 80)),
+            [(0, horizon[0] + 0.01), (0, horizon[0] - 0.08), (0.4, horizon.mean() - rng.uniform(0.02, 0.1)),
+             (1, horizon[1] - 0.05), (1, horizon[1] + 0.01)])
+    top, width, slope = rng.uniform(0.5, 0.8), rng.uniform(0.12, 0.22), rng.uniform(-0.15, 0.15)
+    road_colour = _jitter(rng, _pick(rng, [(105, 105, 110), (80, 80, 85), (150, 130, 105)]), 8)
+    road = ("road", road_colour, [(0, top), (1, top + slope), (1, top + slope + width * 1.3), (0, top + width)])
+    mid = top + width * 0.55
+    dashes = [("road", (235, 225, 190), [(x, mid + slope * x - 0.008), (x + 0.1, mid + slope * (x + 0.1) - 0.008),
+                                         (x + 0.1, mid + slope * (x + 0.1) + 0.008), (x, mid + slope * x + 0.008)])
+              for x in np.arange(rng.uniform(0, 0.2), 1, 0.22)]
+    clouds = [("sky", (245, 245, 250), list(map(tuple, _ellipse(cx, cy, rx, 0.03))))
+              for cx, cy, rx in zip(rng.uniform(0, 1, 2), rng.uniform(0.03, 0.1, 2), rng.uniform(0.06, 0.14, 2))]
+    layout = {"regions": [sky, *clouds, grass, hill, road, *dashes], **_photo(rng)}
+    distractors = []
+    for _ in range(int(rng.integers(0, 3))):
+        x, y = float(rng.uniform(0, 1)), float(rng.uniform(horizon.max(), 0.95))
+        if rng.random() < 0.5:
+            distractors.append(_blob_distractor(rng, x, y, float(rng.uniform(0.12, 0.22)),
+                                                _jitter(rng, (40, 95, 40)), False, n=5))
+        else:
+            distractors.append(Thing("box", x, y, float(rng.uniform(0.12, 0.2)), colour=_jitter(rng, (115, 80, 50)),
+                                     style={"half": (0.08, 0.5), "over": False}))
+    things: list[Thing] = []
+    for _ in range(int(rng.integers(1, 5))):
+        scale = float(rng.uniform(0.2, 0.36))
+        if things and rng.random() < 0.35:
+            other = things[int(rng.integers(len(things)))]
+            side = 1 if rng.random() < 0.5 else -1
+            x = other.x + side * (other.scale + scale) * 0.42
+            y = other.y + float(rng.uniform(-0.04, 0.04))
+        else:
+            x, y = float(rng.uniform(0.1, 0.9)), float(rng.uniform(max(horizon) + 0.08, 0.88))
+        things.append(_sheep(rng, float(np.clip(x, 0.05, 0.95)), y, scale))
+    things.sort(key=lambda t: t.y)
+    return Scene("toy-pasture", size, layout, things, distractors, int(rng.integers(2**31)))
+
+
+PEN_COLOURS = [(30, 60, 200), (200, 30, 30), (25, 25, 25), (30, 150, 60), (120, 50, 160), (240, 140, 20),
+               (235, 235, 235), (60, 170, 220)]
+
+
+def _pen(rng: np.random.Generator, x: float, y: float, angle: float) -> Thing:
+    body = _jitter(rng, _pick(rng, PEN_COLOURS), 10)
+    cap = body if rng.random() < 0.5 else _jitter(rng, _pick(rng, PEN_COLOURS), 10)
+    length = float(rng.uniform(0.45, 0.8))
+    style = {"width": float(rng.uniform(0.045, 0.075) / length * 0.6), "cap_colour": cap}
+    return Thing("pen", x, y, length, angle=angle, colour=body, style=style)
+
+
+def _pens_cross(a: Thing, b: Thing) -> bool:
+    """Whether two pens' centre lines intersect (both are segments of length ``scale``)."""
+    def ends(t: Thing) -> tuple[np.ndarray, np.ndarray]:
+        d = np.array([math.cos(math.radians(t.angle)), math.sin(math.radians(t.angle))]) * t.scale / 2
+        c = np.array([t.x, t.y])
+        return c - d, c + d
+
+    (p1, p2), (q1, q2) = ends(a), ends(b)
+
+    def side(o: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+        return float((p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0]))
+
+    return side(p1, p2, q1) * side(p1, p2, q2) < 0 and side(q1, q2, p1) * side(q1, q2, p2) < 0
+
+
+def sample_pens(rng: np.random.Generator, size: int) -> Scene:
+    """Two to four pens on a desk among papers; about a third of pens cross another."""
+    colour = _jitter(rng, _pick(rng, WOODS))
+    layout = {"regions": [("table", colour, [(0, 0), (1, 0), (1, 1), (0, 1)])], "grain": float(rng.uniform(0, 0.1)),
+              "grain_angle": float(rng.uniform(0, math.pi)), "grain_freq": float(rng.uniform(25, 60)), **_photo(rng)}
+    distractors = []
+    for _ in range(int(rng.integers(0, 3))):
+        paper = _pick(rng, [(245, 245, 240), (250, 240, 150), (235, 230, 215)])
+        distractors.append(_box_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)),
+                                           float(rng.uniform(0.3, 0.55)), _jitter(rng, paper, 5), False,
+                                           float(rng.uniform(0.7, 1.4)), stripes=int(rng.integers(0, 5))))
+    things: list[Thing] = []
+    for _ in range(int(rng.integers(2, 5))):
+        want_cross = bool(things) and rng.random() < 0.3
+        for _attempt in range(20):
+            if want_cross:
+                other = things[int(rng.integers(len(things)))]
+                t_along = rng.uniform(-0.3, 0.3) * other.scale
+                a = math.radians(other.angle)
+                cx, cy = other.x + t_along * math.cos(a), other.y + t_along * math.sin(a)
+                angle = other.angle + float(rng.choice([-1, 1]) * rng.uniform(25, 90))
+                shift = rng.uniform(-0.25, 0.25)
+                pen = _pen(rng, 0.5, 0.5, angle)
+                b = math.radians(angle)
+                pen.x, pen.y = float(cx + shift * pen.scale * math.cos(b)), float(cy + shift * pen.scale * math.sin(b))
+            else:
+                pen = _pen(rng, float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), float(rng.uniform(0, 180)))
+            crosses = any(_pens_cross(pen, o) or _too_close(pen, o) for o in things)
+            inside = all(0.02 < v < 0.98 for v in _pen_ends(pen))
+            if inside and crosses == want_cross:
+                things.append(pen)
+                break
+    return Scene("toy-pens", size, layout, things, distractors, int(rng.integers(2**31)))
+
+
+def _pen_ends(t: Thing) -> tuple[float, float, float, float]:
+    d = np.array([math.cos(math.radians(t.angle)), math.sin(math.radians(t.angle))]) * t.scale / 2
+    return (t.x - d[0], t.y - d[1], t.x + d[0], t.y + d[1])
+
+
+def _too_close(a: Thing, b: Thing) -> bool:
+    """Whether two pens run nearly parallel and so close that they would merge."""
+    da = abs((a.angle - b.angle + 90) % 180 - 90)
+    return da < 20 and math.hypot(a.x - b.x, a.y - b.y) < 0.12
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets: which scenes each draws, its classes and default sizes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToySpec:
+    """What one toy dataset draws and how it is labelled.
+
+    classes: object classes; ``label`` indexes it from 0 (ImageFolder convention).
+    categories: ``("background", *classes)``; ``labels`` index it, 0 is background
+    (torchvision detection convention, so ``num_classes=len(categories)``).
+    semantic_classes: every pixel's class, stuff first; ``semantic`` indexes it.
+    """
+
+    name: str
+    description: str
+    classes: tuple[str, ...]
+    semantic_classes: tuple[str, ...]
+    size: int
+    splits: dict[str, int]
+    sampler: Callable[[np.random.Generator, int], Scene]
+    export_format: str
+    min_visible: float = 0.5
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return ("background", *self.classes)
+
+    @property
+    def palette(self) -> np.ndarray:
+        """(C, 3) uint8: the display colour of each semantic class."""
+        return np.array([PALETTE[c] for c in self.semantic_classes], dtype=np.uint8)
+
+
+SPECS: dict[str, ToySpec] = {
+    spec.name: spec for spec in [
+        ToySpec("toy-pets", "one cat or dog, indoors or on a lawn, with toys", ("cat", "dog"),
+                ("background", "sky", "grass", "cat", "dog"), 64,
+                {"train": 4000, "val": 500, "test": 1000}, sample_pets, "imagefolder", min_visible=0.7),
+        ToySpec("toy-fruit", "one to six apples and oranges on a table", ("apple", "orange"),
+                ("background", "table", "apple", "orange"), 96,
+                {"train": 2000, "val": 300, "test": 500}, sample_fruit, "coco"),
+        ToySpec("toy-pasture", "sheep on grass beside a road, under the sky", ("sheep",),
+                ("background", "sky", "grass", "road", "sheep"), 64,
+                {"train": 2000, "val": 300, "test": 500}, sample_pasture, "voc"),
+        ToySpec("toy-pens", "two to four pens on a desk, some crossing", ("pen",),
+                ("background", "table", "pen"), 96,
+                {"train": 2000, "val": 300, "test": 500}, sample_pens, "coco", min_visible=0.4),
+    ]
+}
+"""Every toy dataset, by name."""
+
+SPLITS = ("train", "val", "test")
+_MAX_TRIES = 50
+
+
+def scene_seed(name: str, split: str, index: int, seed: int) -> np.random.SeedSequence:
+    """The seed of one sample: distinct for every (dataset, split, index, seed), so splits never share a scene."""
+    name_key = int.from_bytes(name.encode(), "little") % (2**63)
+    return np.random.SeedSequence([seed, name_key, SPLITS.index(split), index])
+
+
+def generate(name: str, split: str, index: int, seed: int = 0, size: int | None = None) -> tuple[Scene, Rendered]:
+    """Sample and render one scene of a dataset; deterministic in its arguments.
+
+    Scenes whose objects are hidden too much (less than ``spec.min_visible`` of an object left
+    in view, or fewer than 8 pixels) are redrawn from the same random stream.
+    """
+    spec = SPECS[name]
+    size = spec.size if size is None else size
+    rng = np.random.default_rng(scene_seed(name, split, index, seed))
+    for _ in range(_MAX_TRIES):
+        scene = spec.sampler(rng, size)
+        out = render(scene)
+        areas = np.bincount(out.instances.ravel(), minlength=len(scene.things) + 1)[1:]
+        if len(scene.things) and np.all(out.visible_fraction >= spec.min_visible) and np.all(areas >= 8):
+            return scene, out
+    raise RuntimeError(f"could not draw a valid {name} scene in {_MAX_TRIES} tries (index {index})")

@@ -1,0 +1,318 @@
+"""A reusable training loop: ``fit`` trains any model of the course and returns its ``History``.
+
+The loop is the one every PyTorch course writes by hand (forward, loss, backward, step), plus
+what makes it pleasant: a ``tqdm.auto`` progress bar, a one-cycle learning-rate schedule,
+validation after each epoch, the best weights kept in an atomic checkpoint, seeding, and the
+device picked for you (CUDA, then Apple's MPS, then the CPU).
+
+Two kinds of model are supported:
+
+* ``loss_fn`` given: ``outputs = model(inputs)`` and ``loss = loss_fn(outputs, targets)``;
+* ``loss_fn=None``: the model computes its own losses, ``model(inputs, targets) -> dict``, as
+  torchvision's detection models do in training mode; their sum is minimised.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+Metric = Callable[[Any, Any], float]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so a run can be repeated exactly."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA, else MPS, else the CPU."""
+    if device not in (None, "auto"):
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """Move tensors, and tensors inside lists, tuples and dicts, to ``device``."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, Mapping):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> Path:
+    """Write ``{"model": state_dict, **meta}`` atomically (temporary file, then rename).
+
+    ``meta`` must hold plain values (numbers, strings, lists, dicts) so that the file loads
+    with ``torch.load(..., weights_only=True)``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save({"model": model.state_dict(), **meta}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(model: nn.Module, path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Load weights saved by :func:`save_checkpoint` into ``model``; returns the metadata."""
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(state.pop("model"))
+    return state
+
+
+@dataclass
+class History:
+    """What happened during training: one record per epoch, and the loss of every step.
+
+    ``history["val_accuracy"]`` gives one value per epoch; ``history.best`` is the record of
+    the best epoch by the monitored value; ``history.seconds`` the training time.
+    """
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+    monitor: str | None = None
+    mode: str = "min"
+    checkpoint: str | None = None
+    device: str = "cpu"
+
+    def __getitem__(self, key: str) -> list[float]:
+        return [e[key] for e in self.epochs if key in e]
+
+    def keys(self) -> list[str]:
+        return list(dict.fromkeys(k for e in self.epochs for k in e))
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(e["seconds"] for e in self.epochs))
+
+    @property
+    def best(self) -> dict[str, float] | None:
+        scored = [e for e in self.epochs if self.monitor in e]
+        if not scored:
+            return self.epochs[-1] if self.epochs else None
+        pick = min if self.mode == "min" else max
+        return pick(scored, key=lambda e: e[self.monitor])
+
+    def __repr__(self) -> str:
+        last = self.epochs[-1] if self.epochs else {}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch",))
+        return f"History({len(self.epochs)} epochs; last: {shown})"
+
+
+def _batch_size(inputs: Any) -> int:
+    return len(inputs) if isinstance(inputs, (list, tuple)) else int(inputs.shape[0])
+
+
+def _losses(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None) -> tuple[torch.Tensor, Any]:
+    """The loss to minimise and the model's outputs (``None`` for models that return losses)."""
+    if loss_fn is None:
+        loss_dict = model(inputs, targets)
+        if not isinstance(loss_dict, Mapping):
+            raise TypeError("with loss_fn=None the model must return a dict of losses in training mode, "
+                            f"got {type(loss_dict).__name__}; pass loss_fn=... for an ordinary model")
+        return sum(loss_dict.values()), None
+    outputs = model(inputs)
+    return loss_fn(outputs, targets), outputs
+
+
+class _Means:
+    """Running means weighted by batch size."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float], n: int) -> None:
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
+        self.count += n
+
+    def result(self, prefix: str) -> dict[str, float]:
+        return {f"{prefix}{k}": v / max(self.count, 1) for k, v in self.sums.items()}
+
+
+def _run_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
+               metrics: dict[str, Metric], optimizer: torch.optim.Optimizer | None,
+               scheduler: Any, history: History, bar: Any, deadline: float | None) -> tuple[dict[str, float], bool]:
+    """One pass over ``loader``; trains when an optimizer is given. Returns (means, stopped early)."""
+    training = optimizer is not None
+    means = _Means()
+    for inputs, targets in loader:
+        inputs, targets = to_device(inputs, device), to_device(targets, device)
+        with torch.set_grad_enabled(training):
+            loss, outputs = _losses(model, inputs, targets, loss_fn)
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"the loss became {loss.item()}; lower the learning rate (lr)")
+        if training:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            history.step_losses.append(loss.item())
+        values = {"loss": loss.item()}
+        if outputs is not None and metrics:
+            with torch.no_grad():
+                values.update({name: float(fn(outputs, targets)) for name, fn in metrics.items()})
+        means.add(values, _batch_size(inputs))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['loss']:.3f}", refresh=False)
+        if deadline is not None and time.perf_counter() > deadline:
+            return means.result(""), True
+    return means.result(""), False
+
+
+def _make_optimizer(model: nn.Module, optimizer: str | torch.optim.Optimizer, lr: float,
+                    weight_decay: float) -> torch.optim.Optimizer:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
+
+
+def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str | None, lr: float, total_steps: int) -> Any:
+    if schedule is None:
+        return None
+    if schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total_steps, 1),
+                                                   pct_start=0.2)
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    raise ValueError(f"schedule must be 'onecycle', 'cosine' or None, got {schedule!r}")
+
+
+def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = None, *, epochs: int = 5,
+        loss_fn: Callable | None = None, metrics: dict[str, Metric] | None = None,
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None, lr: float = 1e-3,
+        weight_decay: float = 1e-4, optimizer: str | torch.optim.Optimizer = "adamw",
+        schedule: str | None = "onecycle", device: str | torch.device | None = None, seed: int | None = 0,
+        checkpoint: str | Path | None = None, monitor: str | None = None, mode: str | None = None,
+        restore_best: bool = True, max_seconds: float | None = None, progress: bool = True,
+        live_plot: bool = False) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``; validate after each.
+
+    Args:
+        model: any ``nn.Module``; see the module docstring for the two kinds.
+        train_loader, val_loader: iterables of ``(inputs, targets)`` batches.
+        loss_fn: ``loss_fn(outputs, targets) -> scalar``; ``None`` if the model returns losses.
+        metrics: ``{name: fn(outputs, targets) -> float}``, averaged over each epoch.
+        evaluate: ``evaluate(model) -> {name: value}``, called after each epoch in eval mode
+            (for scores that need the whole split, such as mAP); keys are prefixed ``val_``.
+        lr, weight_decay, optimizer, schedule: AdamW (or SGD) with a one-cycle schedule.
+        seed: seeds Python, NumPy and torch before building anything random (None: don't).
+        checkpoint: file that keeps the best weights (by ``monitor``), written atomically.
+        monitor, mode: the value that decides "best", default ``val_loss`` (min).
+        restore_best: load the best weights back into ``model`` at the end.
+        max_seconds: stop early once training has taken this long.
+        progress: show a progress bar; live_plot: redraw the curves after every epoch.
+
+    Returns:
+        The :class:`History` of the run.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if seed is not None:
+        seed_everything(seed)
+    device = pick_device(device)
+    model.to(device)
+    metrics = dict(metrics or {})
+    monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
+    mode = mode or ("min" if monitor.endswith("loss") else "max")
+    history = History(monitor=monitor, mode=mode, device=str(device),
+                      checkpoint=str(checkpoint) if checkpoint is not None else None)
+    opt = _make_optimizer(model, optimizer, lr, weight_decay)
+    steps_per_epoch = len(train_loader) if hasattr(train_loader, "__len__") else 0
+    scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch)
+    deadline = time.perf_counter() + max_seconds if max_seconds else None
+    best_value, best_state = None, None
+    bar = tqdm(total=epochs * steps_per_epoch or None, desc="training", unit="step", disable=not progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            train_means, stopped = _run_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler,
+                                              history, bar, deadline)
+            record = {"epoch": epoch, **{f"train_{k}": v for k, v in train_means.items()},
+                      "lr": opt.param_groups[0]["lr"]}
+            record["seconds"] = time.perf_counter() - start
+            model.eval()
+            if val_loader is not None and loss_fn is not None:
+                val_means, _ = _run_epoch(model, val_loader, device, loss_fn, metrics, None, None, history, None, None)
+                record.update({f"val_{k}": v for k, v in val_means.items()})
+            if evaluate is not None:
+                with torch.no_grad():
+                    record.update({f"val_{k}": float(v) for k, v in evaluate(model).items()})
+            history.epochs.append(record)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("val_")} or
+                            {"loss": f"{record['train_loss']:.3f}"})
+            value = record.get(monitor)
+            if value is not None and (best_value is None or (value < best_value if mode == "min" else value > best_value)):
+                best_value = value
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if checkpoint is not None:
+                    save_checkpoint(model, checkpoint, epoch=epoch, **{monitor: float(value)})
+            if live_plot:
+                _redraw(history)
+            if stopped:
+                break
+    finally:
+        bar.close()
+    if restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+_live_handle: Any = None
+
+
+def _redraw(history: History) -> None:
+    """Update one figure of the curves in place (in Jupyter), instead of printing a new one per epoch."""
+    global _live_handle
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_history
+
+    fig = plot_history(history)
+    try:
+        from IPython.display import display
+        if _live_handle is None or len(history.epochs) == 1:
+            _live_handle = display(fig, display_id=True)
+        else:
+            _live_handle.update(fig)
+    except ImportError:
+        pass
+    plt.close(fig)

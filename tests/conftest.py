@@ -1,0 +1,31 @@
+"""Shared fixtures: small copies of every toy dataset, rendered once per test session."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from cvlearn import data, toyworld
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("datasets")
+
+
+@pytest.fixture(scope="session")
+def small(data_root):
+    """``small(name, split="train", n=60)``: a cached, small split of a toy dataset."""
+    cache = {}
+
+    def get(name, split="train", n=60, seed=0):
+        key = (name, split, n, seed)
+        if key not in cache:
+            cache[key] = data.load(name, split, root=data_root, n=n, seed=seed, progress=False)
+        return cache[key]
+
+    return get
+
+
+ALL_DATASETS = sorted(toyworld.SPECS)

@@ -1,0 +1,155 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from cvlearn import data, toyworld
+
+from .conftest import ALL_DATASETS
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_sample_format(small, name):
+    ds = small(name)
+    image, target = ds[3]
+    size = toyworld.SPECS[name].size
+    assert isinstance(image, tv_tensors.Image) and image.dtype == torch.uint8 and image.shape == (3, size, size)
+    assert isinstance(target["boxes"], tv_tensors.BoundingBoxes) and target["boxes"].format.name == "XYXY"
+    assert target["labels"].dtype == torch.int64 and len(target["labels"]) == len(target["boxes"])
+    assert isinstance(target["masks"], tv_tensors.Mask) and target["masks"].dtype == torch.bool
+    assert target["masks"].shape == (len(target["labels"]), size, size)
+    assert target["masks"].sum(0).max() <= 1, "instance masks are disjoint"
+    assert isinstance(target["semantic"], tv_tensors.Mask) and target["semantic"].dtype == torch.int64
+    assert 0 <= target["label"] < len(ds.classes) and target["image_id"] == 3
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_masks_boxes_and_semantic_agree(small, name):
+    ds = small(name)
+    for i in range(0, len(ds), 7):
+        _, t = ds[i]
+        for mask, box, label in zip(t["masks"], t["boxes"], t["labels"]):
+            ys, xs = torch.nonzero(mask, as_tuple=True)
+            assert box.tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            cls = ds.categories[label]
+            assert (t["semantic"][mask] == ds.semantic_classes.index(cls)).all()
+
+
+def test_same_seed_gives_identical_files(tmp_path):
+    a = data.build_split("toy-pens", "val", 96, 12, 5, tmp_path / "a", progress=False)
+    b = data.build_split("toy-pens", "val", 96, 12, 5, tmp_path / "b", progress=False)
+    assert a.read_bytes() == b.read_bytes()
+    c = data.build_split("toy-pens", "val", 96, 12, 6, tmp_path / "c", progress=False)
+    assert np.load(a)["images"].tobytes() != np.load(c)["images"].tobytes()
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_splits_never_share_a_scene(small, name):
+    digests = {}
+    for split in ("train", "val", "test"):
+        ds = small(name, split, n=40)
+        digests[split] = {hashlib.sha256(img.numpy().tobytes()).hexdigest() for img in ds.images}
+    assert not digests["train"] & digests["val"]
+    assert not digests["train"] & digests["test"]
+    assert not digests["val"] & digests["test"]
+
+
+def test_second_load_reads_the_cache(tmp_path, monkeypatch):
+    first = data.load("toy-pets", "val", root=tmp_path, n=10, progress=False)
+    monkeypatch.setattr(data, "render_split", lambda *a, **k: pytest.fail("rendered again"))
+    second = data.load("toy-pets", "val", root=tmp_path, n=10, progress=False)
+    assert torch.equal(first.images, second.images)
+
+
+def test_corrupt_cache_is_detected_and_rebuilt(tmp_path, capsys):
+    ds = data.load("toy-fruit", "test", root=tmp_path, n=8, progress=False)
+    arrays, manifest = data.cache_paths("toy-fruit", "test", 96, 8, 0, tmp_path)
+    raw = bytearray(arrays.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    arrays.write_bytes(bytes(raw))
+    assert "checksum" in data.verify_split("toy-fruit", "test", 96, 8, 0, tmp_path)
+    again = data.load("toy-fruit", "test", root=tmp_path, n=8, progress=False)
+    assert "rebuilding" in capsys.readouterr().out
+    assert torch.equal(ds.images, again.images)
+    assert data.verify_split("toy-fruit", "test", 96, 8, 0, tmp_path) is None
+    assert json.loads(manifest.read_text())["sha256"] == data.sha256(arrays)
+
+
+def test_truncated_cache_and_missing_manifest_are_rebuilt(tmp_path):
+    data.load("toy-pets", "test", root=tmp_path, n=5, progress=False)
+    arrays, manifest = data.cache_paths("toy-pets", "test", 64, 5, 0, tmp_path)
+    arrays.write_bytes(arrays.read_bytes()[:100])
+    manifest.unlink()
+    assert data.verify_split("toy-pets", "test", 64, 5, 0, tmp_path) == "not built yet"
+    ds = data.load("toy-pets", "test", root=tmp_path, n=5, progress=False)
+    assert len(ds) == 5 and data.verify_split("toy-pets", "test", 64, 5, 0, tmp_path) is None
+
+
+def test_interrupted_build_leaves_no_half_cache(tmp_path, monkeypatch):
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data.np, "savez", lambda f, **arrays: (f.write(b"half"), explode()))
+    with pytest.raises(KeyboardInterrupt):
+        data.load("toy-pets", "val", root=tmp_path, n=4, progress=False)
+    folder = tmp_path / "toy-pets"
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+
+
+def test_verify_reports_each_cached_split(tmp_path):
+    data.load("toy-pets", "val", root=tmp_path, n=4, progress=False)
+    data.load("toy-pets", "test", root=tmp_path, n=4, progress=False)
+    report = data.verify("toy-pets", root=tmp_path)
+    assert len(report) == 2 and all(p is None for p in report.values())
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"name": "toy-cats"}, ValueError, "unknown dataset name 'toy-cats'"),
+    ({"name": 3}, TypeError, "name must be"),
+    ({"split": "training"}, ValueError, "split must be one of"),
+    ({"size": 8}, ValueError, "size must be between 32 and 512, got 8"),
+    ({"size": "64"}, TypeError, "size must be an int, got str"),
+    ({"size": 64.0}, TypeError, "size must be an int"),
+    ({"n": 0}, ValueError, "n must be at least 1, got 0"),
+    ({"seed": -1}, ValueError, "seed must be at least 0"),
+])
+def test_bad_arguments_get_clear_errors(tmp_path, kwargs, error, words):
+    args = {"name": "toy-pets", "split": "val", "root": tmp_path, "n": 2, "progress": False, **kwargs}
+    with pytest.raises(error, match=words):
+        data.load(**args)
+
+
+def test_index_out_of_range(small):
+    ds = small("toy-pets")
+    with pytest.raises(IndexError, match="out of range"):
+        ds[len(ds)]
+
+
+def test_transforms_apply_to_image_and_target_together(tmp_path):
+    ds = data.load("toy-fruit", "val", root=tmp_path, n=3, progress=False, transforms=v2.RandomHorizontalFlip(p=1.0))
+    plain = data.load("toy-fruit", "val", root=tmp_path, n=3, progress=False)
+    (img, t), (img0, t0) = ds[0], plain[0]
+    assert torch.equal(img, img0.flip(-1))
+    assert torch.equal(t["masks"], t0["masks"].flip(-1))
+    w = plain.size
+    assert torch.allclose(t["boxes"][:, [0, 2]], w - t0["boxes"][:, [2, 0]])
+
+
+def test_default_root_finds_the_course_folder(tmp_path, monkeypatch):
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert data.default_root() == (tmp_path / "datasets").resolve()
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "elsewhere"))
+    assert data.default_root() == tmp_path / "elsewhere"
+
+
+def test_scene_regenerates_the_description(small):
+    ds = small("toy-pens", "val", n=5)
+    scene = ds.scene(2)
+    assert len(scene.things) == len(ds[2][1]["labels"])

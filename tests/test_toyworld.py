@@ -1,0 +1,124 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cvlearn import toyworld
+from cvlearn.toyworld import SPECS, generate
+
+from .conftest import ALL_DATASETS
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_same_seed_same_bytes(name):
+    _, a = generate(name, "train", 7, seed=3)
+    _, b = generate(name, "train", 7, seed=3)
+    for key in ("image", "instances", "semantic", "labels", "boxes"):
+        assert getattr(a, key).tobytes() == getattr(b, key).tobytes(), key
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_different_seeds_draw_different_scenes(name):
+    images = {generate(name, "train", 0, seed=s)[1].image.tobytes() for s in range(5)}
+    assert len(images) == 5
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_render_is_a_pure_function_of_the_scene(name):
+    scene, out = generate(name, "val", 2)
+    again = toyworld.render(scene)
+    assert again.image.tobytes() == out.image.tobytes()
+    assert again.instances.tobytes() == out.instances.tobytes()
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_annotations_agree_with_each_other(name):
+    spec = SPECS[name]
+    for i in range(25):
+        scene, out = generate(name, "train", i)
+        n = len(scene.things)
+        assert out.image.shape == (spec.size, spec.size, 3) and out.image.dtype == np.uint8
+        assert len(out.labels) == len(out.boxes) == n >= 1
+        assert set(np.unique(out.instances)) <= set(range(n + 1))
+        for k in range(1, n + 1):
+            ys, xs = np.nonzero(out.instances == k)
+            assert len(xs) >= 8, "every object keeps visible pixels"
+            assert out.boxes[k - 1].tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            cls = spec.categories[out.labels[k - 1]]
+            assert np.all(out.semantic[out.instances == k] == spec.semantic_classes.index(cls))
+        stuff = out.semantic[out.instances == 0]
+        things = [spec.semantic_classes.index(c) for c in spec.classes]
+        assert not np.isin(stuff, things).any(), "pixels outside every mask are stuff"
+
+
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_every_class_appears_across_a_dataset(name):
+    spec = SPECS[name]
+    labels, semantic = set(), set()
+    for i in range(60):
+        _, out = generate(name, "train", i)
+        labels |= set(out.labels.tolist())
+        semantic |= set(np.unique(out.semantic).tolist())
+    assert labels == set(range(1, len(spec.categories)))
+    assert semantic == set(range(len(spec.semantic_classes)))
+
+
+def test_cats_and_dogs_share_coat_colours_and_are_balanced():
+    kinds = [generate("toy-pets", "train", i)[0].things[0] for i in range(200)]
+    cats = [t for t in kinds if t.kind == "cat"]
+    assert 0.4 < len(cats) / len(kinds) < 0.6
+    nearest = lambda c: int(np.argmin([np.abs(np.subtract(c, coat)).sum() for coat in toyworld.COATS]))
+    cat_coats = {nearest(t.colour) for t in cats}
+    dog_coats = {nearest(t.colour) for t in kinds if t.kind == "dog"}
+    assert cat_coats == dog_coats == set(range(len(toyworld.COATS)))
+
+
+def test_about_a_third_of_pens_cross_another():
+    crossing = total = 0
+    for i in range(200):
+        pens = generate("toy-pens", "train", i)[0].things
+        total += len(pens)
+        crossing += sum(any(toyworld._pens_cross(p, q) for q in pens if q is not p) for p in pens)
+    assert 0.25 < crossing / total < 0.5, crossing / total
+
+
+def test_some_sheep_touch():
+    touching = 0
+    for i in range(100):
+        _, out = generate("toy-pasture", "train", i)
+        inst = out.instances
+        pairs = (inst[:, 1:] != inst[:, :-1]) & (inst[:, 1:] > 0) & (inst[:, :-1] > 0)
+        touching += bool(pairs.any())
+    assert touching >= 10
+
+
+def test_render_draws_edges_antialiased():
+    _, out = generate("toy-pens", "train", 0)
+    spec = SPECS["toy-pens"]
+    # supersampling leaves intermediate colours along edges: more distinct colours than shapes
+    assert len(np.unique(out.image.reshape(-1, 3), axis=0)) > 500
+    assert toyworld.SUPERSAMPLE >= 2 and spec.size == out.image.shape[0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 5), st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15), st.integers(1, 4),
+                                              st.integers(1, 4)), max_size=5))
+def test_boxes_from_instances_are_exact_extents(count_extra, rects):
+    inst = np.zeros((20, 20), dtype=np.uint8)
+    for k, (x, y, w, h) in enumerate(rects, start=1):
+        inst[y:y + h, x:x + w] = k
+    count = len(rects) + count_extra
+    boxes = toyworld.boxes_from_instances(inst, count)
+    assert boxes.shape == (count, 4)
+    for k in range(1, count + 1):
+        ys, xs = np.nonzero(inst == k)
+        expected = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [0, 0, 0, 0]
+        assert boxes[k - 1].tolist() == expected
+
+
+def test_scene_is_readable_description():
+    scene, _ = generate("toy-fruit", "test", 1)
+    assert scene.dataset == "toy-fruit" and all(t.kind in ("apple", "orange") for t in scene.things)
+    assert all(0 <= t.x <= 1 and 0 <= t.y <= 1 and t.scale > 0 and math.isfinite(t.angle) for t in scene.things)
