@@ -14,7 +14,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax notebooks/
 
 bench: $(STAMP)
-	$(BIN)/cvlearn bench --notebooks --compare --json benchmarks/results.json
+	$(BIN)/cvlearn bench --notebooks --compare --json benchmarks/results.json --markdown benchmarks/RESULTS.md
 
 install: $(STAMP)
 

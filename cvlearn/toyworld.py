@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever a change to this module changes what a seed draws (it keys the caches)."""
 
 STUFF_CLASSES = ("background", "sky", "grass", "road", "table")
@@ -139,9 +139,9 @@ class _Canvas:
         """Fill a polygon given as (K, 2) pixel coordinates."""
         self._draw.polygon(points.ravel().tolist(), fill=(*colour, ident))
 
-    def disc(self, centre: np.ndarray, radius: float, colour: tuple[int, int, int], ident: int) -> None:
-        """Fill a circle of ``radius`` pixels around a (2,) pixel centre."""
-        (x, y), r = centre.tolist(), radius
+    def disc(self, centre: tuple[float, float], radius: float, colour: tuple[int, int, int], ident: int) -> None:
+        """Fill a circle of ``radius`` pixels around an (x, y) pixel centre."""
+        (x, y), r = centre, radius
         self._draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour, ident))
 
     def line(self, points: np.ndarray, width: float, colour: tuple[int, int, int], ident: int) -> None:
@@ -183,7 +183,14 @@ class _Pose:
         self.unit = s  # pixels per local unit
 
     def __call__(self, local: np.ndarray) -> np.ndarray:
+        """(K, 2) local points to (K, 2) pixel coordinates."""
         return np.asarray(local, dtype=np.float64) @ self.matrix.T + self.origin
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        """One local point to pixels (plain floats: cheaper than a matrix product for one point)."""
+        (a, b), (c, d) = self.matrix.tolist()
+        ox, oy = self.origin.tolist()
+        return a * x + b * y + ox, c * x + d * y + oy
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> np.ndarray:
@@ -265,7 +272,7 @@ def _draw_dog(cv: _Canvas, t: Thing, ident: int) -> None:
                (20, 18, 18), ident)
     if t.style["tongue"]:
         cv.polygon(pose(_ellipse(mx + 0.1 * hr, hy + 0.85 * hr, 0.2 * hr, 0.25 * hr)), (225, 90, 110), ident)
-    cv.disc(pose((hx + 0.3 * hr, hy - 0.25 * hr)), 0.16 * hr * pose.unit, (25, 20, 15), ident)
+    cv.disc(pose.point(hx + 0.3 * hr, hy - 0.25 * hr), 0.16 * hr * pose.unit, (25, 20, 15), ident)
     ear = t.style["ear"]
     cv.polygon(pose(_ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15)),
                ear_colour, ident)
@@ -280,9 +287,9 @@ def _draw_apple(cv: _Canvas, t: Thing, ident: int) -> None:
     if t.style["leaf"]:
         cv.polygon(pose(_ellipse(0.2, -0.45, 0.15, 0.06, -25)), (70, 150, 50), ident)
     for cx, cy, r in ((-0.16, 0.02, 0.36), (0.16, 0.02, 0.36), (0.0, 0.1, 0.38)):
-        cv.disc(pose((cx, cy)), r * pose.unit, dark, ident)
+        cv.disc(pose.point(cx, cy), r * pose.unit, dark, ident)
     for cx, cy, r in ((-0.17, 0.0, 0.3), (0.13, 0.0, 0.3), (-0.02, 0.06, 0.32)):
-        cv.disc(pose((cx, cy)), r * pose.unit, base, ident)
+        cv.disc(pose.point(cx, cy), r * pose.unit, base, ident)
     if t.style["blush"] is not None:
         cv.polygon(pose(_ellipse(0.12, 0.1, 0.2, 0.24, 20)), t.style["blush"], ident)
     cv.polygon(pose(_ellipse(-0.17, -0.1, 0.07, 0.12, 20)), _shade(base, 1.5), ident)
@@ -292,10 +299,10 @@ def _draw_orange(cv: _Canvas, t: Thing, ident: int) -> None:
     """A round fruit with a shaded rim, dimpled peel and a small calyx."""
     pose = _Pose(t, cv.side)
     base = t.colour
-    cv.disc(pose((0, 0)), 0.43 * pose.unit, _shade(base, 0.78), ident)
-    cv.disc(pose((-0.03, -0.03)), 0.37 * pose.unit, base, ident)
+    cv.disc(pose.point(0, 0), 0.43 * pose.unit, _shade(base, 0.78), ident)
+    cv.disc(pose.point(-0.03, -0.03), 0.37 * pose.unit, base, ident)
     for dx, dy in t.style["dimples"]:
-        cv.disc(pose((dx, dy)), 0.035 * pose.unit, _shade(base, 0.85), ident)
+        cv.disc(pose.point(dx, dy), 0.035 * pose.unit, _shade(base, 0.85), ident)
     cx, cy = t.style["calyx"]
     cv.polygon(pose(_ellipse(cx, cy, 0.07, 0.06)), (95, 120, 40), ident)
     cv.polygon(pose(_ellipse(-0.15, -0.16, 0.07, 0.1, 30)), _shade(base, 1.35), ident)
@@ -307,8 +314,8 @@ def _draw_sheep(cv: _Canvas, t: Thing, ident: int) -> None:
     head = t.style["head_colour"]
     _draw_legs(cv, pose, [-0.28, -0.14, 0.14, 0.27], 0.1, 0.42, 0.07, head, ident)
     wool = np.asarray(t.style["wool"])
-    for (x, y), r, shade in zip(pose(wool[:, :2]), wool[:, 2] * pose.unit, wool[:, 3]):
-        cv.disc(np.array((x, y)), r, _shade(t.colour, shade), ident)
+    for (x, y), r, shade in zip(pose(wool[:, :2]).tolist(), (wool[:, 2] * pose.unit).tolist(), wool[:, 3].tolist()):
+        cv.disc((x, y), r, _shade(t.colour, shade), ident)
     hx, hy = 0.47, -0.1 + t.style["head_drop"]
     cv.polygon(pose(_ellipse(hx - 0.07, hy - 0.07, 0.06, 0.035, -30)), head, ident)
     cv.polygon(pose(_ellipse(hx, hy, 0.13, 0.095, 25)), head, ident)
@@ -335,7 +342,7 @@ def _draw_blob(cv: _Canvas, t: Thing, ident: int) -> None:
     squash = t.style.get("squash", 1.0)
     for cx, cy, r, shade in t.style["circles"]:
         if squash == 1.0:
-            cv.disc(pose((cx, cy)), r * pose.unit, _shade(t.colour, shade), ident)
+            cv.disc(pose.point(cx, cy), r * pose.unit, _shade(t.colour, shade), ident)
         else:
             cv.polygon(pose(_ellipse(cx, cy, r, r * squash)), _shade(t.colour, shade), ident)
 
@@ -505,7 +512,7 @@ def _pick(rng: np.random.Generator, options: list) -> tuple:
 
 
 def _jitter(rng: np.random.Generator, colour: tuple[int, int, int], amount: float = 18) -> tuple[int, int, int]:
-    return tuple(int(v) for v in np.clip(np.asarray(colour) + rng.normal(0, amount, 3), 0, 255))
+    return tuple(int(min(255.0, max(0.0, c + d))) for c, d in zip(colour, rng.normal(0, amount, 3).tolist()))
 
 
 def _photo(rng: np.random.Generator) -> dict:
@@ -578,6 +585,21 @@ def sample_pets(rng: np.random.Generator, size: int) -> Scene:
                  int(rng.integers(2**31)))
 
 
+def _place(rng: np.random.Generator, others: list[Thing], scale: float, xs: tuple[float, float],
+           ys: tuple[float, float], radius: float, tries: int = 8) -> tuple[float, float]:
+    """A random centre in the box ``xs`` × ``ys`` that does not bury, or get buried by, ``others``.
+
+    Objects may overlap, but centres stay at least 0.6 of the two radii apart (radius = ``radius``
+    × scale), so each keeps most of itself in view; after ``tries`` misses the last draw is kept
+    (the visibility check in :func:`generate` has the final word).
+    """
+    for _ in range(tries):
+        x, y = float(rng.uniform(*xs)), float(rng.uniform(*ys))
+        if all(math.hypot(x - o.x, y - o.y) >= 0.6 * radius * (scale + o.scale) for o in others):
+            break
+    return x, y
+
+
 def _fruit(rng: np.random.Generator, kind: str, x: float, y: float, scale: float) -> Thing:
     if kind == "apple":
         colour = _jitter(rng, _pick(rng, [(200, 30, 35), (150, 25, 35), (125, 185, 60), (225, 195, 70),
@@ -609,18 +631,19 @@ def sample_fruit(rng: np.random.Generator, size: int) -> Scene:
         else:
             distractors.append(_box_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.3, 0.9)),
                                                float(rng.uniform(0.25, 0.4)), _pick(rng, BRIGHT), False, 0.8))
-    things = []
+    things: list[Thing] = []
     for _ in range(int(rng.integers(1, 7))):
         kind = "apple" if rng.random() < 0.5 else "orange"
-        things.append(_fruit(rng, kind, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.15, 0.9)),
-                             float(rng.uniform(0.14, 0.34))))
+        scale = float(rng.uniform(0.14, 0.34))
+        x, y = _place(rng, things, scale, (0.1, 0.9), (0.15, 0.9), radius=0.42)
+        things.append(_fruit(rng, kind, x, y, scale))
     things.sort(key=lambda t: t.y)
     return Scene("toy-fruit", size, layout, things, distractors, int(rng.integers(2**31)))
 
 
 def _sheep(rng: np.random.Generator, x: float, y: float, scale: float) -> Thing:
-    n = int(rng.integers(9, 14))
-    wool = np.stack([rng.uniform(-0.32, 0.32, n), rng.uniform(-0.16, 0.12, n), rng.uniform(0.13, 0.2, n),
+    n = int(rng.integers(6, 10))
+    wool = np.stack([rng.uniform(-0.3, 0.3, n), rng.uniform(-0.15, 0.11, n), rng.uniform(0.14, 0.21, n),
                      rng.uniform(0.88, 1.06, n)], axis=1)
     wool = np.concatenate([wool, [(-0.2, -0.02, 0.2, 1.0), (0.12, -0.02, 0.2, 1.0)]])
     wool = wool[np.argsort(wool[:, 1], kind="stable")].round(4).tolist()
@@ -667,7 +690,7 @@ def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
             x = other.x + side * (other.scale + scale) * 0.42
             y = other.y + float(rng.uniform(-0.04, 0.04))
         else:
-            x, y = float(rng.uniform(0.1, 0.9)), float(rng.uniform(max(horizon) + 0.08, 0.88))
+            x, y = _place(rng, things, scale, (0.1, 0.9), (max(horizon) + 0.08, 0.88), radius=0.35)
         things.append(_sheep(rng, float(np.clip(x, 0.05, 0.95)), y, scale))
     things.sort(key=lambda t: t.y)
     return Scene("toy-pasture", size, layout, things, distractors, int(rng.integers(2**31)))
@@ -677,27 +700,45 @@ PEN_COLOURS = [(30, 60, 200), (200, 30, 30), (25, 25, 25), (30, 150, 60), (120, 
                (235, 235, 235), (60, 170, 220)]
 
 
-def _pen(rng: np.random.Generator, x: float, y: float, angle: float) -> Thing:
+def _pen(rng: np.random.Generator, x: float, y: float, angle: float, length: float) -> Thing:
+    """A pen of ``length`` (fraction of the image) centred on (x, y), turned ``angle`` degrees."""
     body = _jitter(rng, _pick(rng, PEN_COLOURS), 10)
     cap = body if rng.random() < 0.5 else _jitter(rng, _pick(rng, PEN_COLOURS), 10)
-    length = float(rng.uniform(0.45, 0.8))
     style = {"width": float(rng.uniform(0.045, 0.075) / length * 0.6), "cap_colour": cap}
     return Thing("pen", x, y, length, angle=angle, colour=body, style=style)
 
 
+def _pen_ends(t: Thing) -> tuple[float, float, float, float]:
+    """(x1, y1, x2, y2): the two ends of a pen's centre line."""
+    dx = math.cos(math.radians(t.angle)) * t.scale / 2
+    dy = math.sin(math.radians(t.angle)) * t.scale / 2
+    return t.x - dx, t.y - dy, t.x + dx, t.y + dy
+
+
 def _pens_cross(a: Thing, b: Thing) -> bool:
-    """Whether two pens' centre lines intersect (both are segments of length ``scale``)."""
-    def ends(t: Thing) -> tuple[np.ndarray, np.ndarray]:
-        d = np.array([math.cos(math.radians(t.angle)), math.sin(math.radians(t.angle))]) * t.scale / 2
-        c = np.array([t.x, t.y])
-        return c - d, c + d
+    """Whether two pens' centre lines intersect (each a segment of length ``scale``)."""
+    ax1, ay1, ax2, ay2 = _pen_ends(a)
+    bx1, by1, bx2, by2 = _pen_ends(b)
 
-    (p1, p2), (q1, q2) = ends(a), ends(b)
+    def side(ox: float, oy: float, px: float, py: float, qx: float, qy: float) -> float:
+        return (px - ox) * (qy - oy) - (py - oy) * (qx - ox)
 
-    def side(o: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
-        return float((p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0]))
+    return (side(ax1, ay1, ax2, ay2, bx1, by1) * side(ax1, ay1, ax2, ay2, bx2, by2) < 0
+            and side(bx1, by1, bx2, by2, ax1, ay1) * side(bx1, by1, bx2, by2, ax2, ay2) < 0)
 
-    return side(p1, p2, q1) * side(p1, p2, q2) < 0 and side(q1, q2, p1) * side(q1, q2, p2) < 0
+
+def _pen_pose(rng: np.random.Generator, others: list[Thing], cross: bool) -> Thing:
+    """Where the next pen lies (colours not drawn yet): crossing one of ``others``, or anywhere."""
+    length = float(rng.uniform(0.45, 0.8))
+    if not cross:
+        return Thing("pen", float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), length,
+                     angle=float(rng.uniform(0, 180)))
+    other = others[int(rng.integers(len(others)))]
+    along, a = float(rng.uniform(-0.3, 0.3)) * other.scale, math.radians(other.angle)
+    angle = other.angle + (1 if rng.random() < 0.5 else -1) * float(rng.uniform(25, 90))
+    shift, b = float(rng.uniform(-0.25, 0.25)) * length, math.radians(angle)
+    return Thing("pen", other.x + along * math.cos(a) + shift * math.cos(b),
+                 other.y + along * math.sin(a) + shift * math.sin(b), length, angle=angle)
 
 
 def sample_pens(rng: np.random.Generator, size: int) -> Scene:
@@ -715,29 +756,14 @@ def sample_pens(rng: np.random.Generator, size: int) -> Scene:
     for _ in range(int(rng.integers(2, 5))):
         want_cross = bool(things) and rng.random() < 0.3
         for _attempt in range(20):
-            if want_cross:
-                other = things[int(rng.integers(len(things)))]
-                t_along = rng.uniform(-0.3, 0.3) * other.scale
-                a = math.radians(other.angle)
-                cx, cy = other.x + t_along * math.cos(a), other.y + t_along * math.sin(a)
-                angle = other.angle + float(rng.choice([-1, 1]) * rng.uniform(25, 90))
-                shift = rng.uniform(-0.25, 0.25)
-                pen = _pen(rng, 0.5, 0.5, angle)
-                b = math.radians(angle)
-                pen.x, pen.y = float(cx + shift * pen.scale * math.cos(b)), float(cy + shift * pen.scale * math.sin(b))
-            else:
-                pen = _pen(rng, float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), float(rng.uniform(0, 180)))
-            crosses = any(_pens_cross(pen, o) or _too_close(pen, o) for o in things)
-            inside = all(0.02 < v < 0.98 for v in _pen_ends(pen))
-            if inside and crosses == want_cross:
-                things.append(pen)
+            pose = _pen_pose(rng, things, want_cross)
+            crosses = any(_pens_cross(pose, o) for o in things)
+            clear = not any(_too_close(pose, o) for o in things)
+            inside = all(0.02 < v < 0.98 for v in _pen_ends(pose))
+            if inside and clear and crosses == want_cross:
+                things.append(_pen(rng, pose.x, pose.y, pose.angle, pose.scale))
                 break
     return Scene("toy-pens", size, layout, things, distractors, int(rng.integers(2**31)))
-
-
-def _pen_ends(t: Thing) -> tuple[float, float, float, float]:
-    d = np.array([math.cos(math.radians(t.angle)), math.sin(math.radians(t.angle))]) * t.scale / 2
-    return (t.x - d[0], t.y - d[1], t.x + d[0], t.y + d[1])
 
 
 def _too_close(a: Thing, b: Thing) -> bool:

@@ -2,3 +2,6 @@
 
 The names used in the notebooks are re-exported here.
 """
+
+from .classification import accuracy, confusion_matrix
+from .coco import coco_evaluate

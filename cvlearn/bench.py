@@ -1,0 +1,285 @@
+"""``cvlearn bench``: every recipe's score, time and memory, and the course's cost, in one table.
+
+    cvlearn bench                      every recipe of cvlearn.recipes, on its toy dataset
+    cvlearn bench --only detection     one recipe (repeat --only for more)
+    cvlearn bench --quick              a seconds-long smoke run of everything (used by the tests)
+    cvlearn bench --notebooks          also run each notebook as nbval does: wall time, peak memory
+    cvlearn bench --compare            also the comparison baselines (see :func:`compare`)
+    cvlearn bench --json results.json --markdown benchmarks/RESULTS.md
+
+Each recipe and each notebook runs in a fresh Python process, so the peak resident memory
+reported is its own. The toy renderer's speed (samples per second at 64×64, one core) is
+measured in every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+RENDER_SIZE = 64
+HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "box_ap50", "mask_ap50", "mask_ap")
+"""Metric fields of the JSON schema, in table order; a recipe reports those that apply."""
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MiB of this process (or of its waited-for children)."""
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and software a run measured: CPU, cores, memory, torch, threads."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
+                      if l.startswith("MemTotal"))
+        memory_gb = round(mem_kb / 2**20, 1)
+    except (OSError, StopIteration):
+        memory_gb = None
+    from .train import pick_device
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(pick_device()),
+            "platform": platform.platform(), "date": dt.date.today().isoformat()}
+
+
+def render_speed(names: Sequence[str] | None = None, samples: int = 300) -> list[dict[str, Any]]:
+    """Toy-world samples rendered per second at 64×64 on one core, per dataset (best of 3)."""
+    from . import toyworld
+
+    records = []
+    for name in names or sorted(toyworld.SPECS):
+        toyworld.generate(name, "train", 0, size=RENDER_SIZE)
+        best = 0.0
+        for repeat in range(3):
+            start = time.perf_counter()
+            for i in range(samples):
+                toyworld.generate(name, "train", i + repeat * samples, size=RENDER_SIZE)
+            best = max(best, samples / (time.perf_counter() - start))
+        records.append({"dataset": name, "size": RENDER_SIZE, "samples_per_s": round(best, 1)})
+    return records
+
+
+def run_recipe(name: str, quick: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Run one recipe in this process; its record with flat numeric fields."""
+    import torch
+
+    from .recipes import RECIPES
+
+    result = RECIPES[name](quick=quick, progress=progress)
+    record: dict[str, Any] = {"recipe": name}
+    record.update({k: round(float(v), 4) for k, v in result.metrics.items()})
+    record.update({"train_s": round(result.train_s, 2), "eval_s": round(result.eval_s, 2),
+                   "images_per_s": round(result.images_per_s, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+                   "params": int(result.params), "dataset": result.config.get("dataset"),
+                   "device": result.device, "torch": torch.__version__,
+                   "threads": torch.get_num_threads()})
+    return record
+
+
+def _in_subprocess(args: list[str]) -> dict[str, Any]:
+    """Run ``python -m cvlearn.bench <args> --out FILE`` and read the record it writes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "record.json"
+        proc = subprocess.run([sys.executable, "-m", "cvlearn.bench", *args, "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0 or not out.exists():
+            tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
+            raise RuntimeError(f"`cvlearn.bench {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
+        return json.loads(out.read_text())
+
+
+def run_notebook(path: str | Path) -> dict[str, Any]:
+    """Execute one notebook the way ``make test`` does (pytest --nbval-lax): wall time, peak memory."""
+    path = Path(path)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - start
+    return {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1),
+            "passed": proc.returncode == 0}
+
+
+# --------------------------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------------------------
+
+
+def compare(quick: bool = False, recipes: Sequence[dict] = ()) -> list[dict[str, Any]]:
+    """The comparison baselines (module :mod:`cvlearn.comparisons`), each a record ``{"comparison", "ours", "baseline", "ratio", "note"}``.
+
+    * training throughput vs the toy renderer (can the renderer keep up with training?);
+    * ``cvlearn.train.fit`` vs a bare PyTorch loop doing the same steps (overhead);
+    * the package's mAP vs pycocotools' COCOeval on the same predictions (agreement, speed);
+    * the course's Mask R-CNN recipe vs torchvision's stock configuration (time to mask AP@0.5 ≥ 0.5).
+    Each is skipped (with a note) when the recipe it needs is not available.
+    """
+    from . import comparisons
+
+    return list(comparisons.render_vs_training(recipes, samples=20 if quick else 200))
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A Markdown table of ``rows`` with ``columns`` (missing values shown as –)."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    """The human-readable report: machine, recipes, render speed, notebooks, comparisons."""
+    m = results["machine"]
+    parts = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; Python {m['python']}, "
+             f"torch {m['torch']}, {m['threads']} threads, device {m['device']}; {m['date']}"
+             + (" (quick smoke run: not comparable numbers)" if results.get("quick") else "")]
+    if results["recipes"]:
+        metrics = [k for k in HEADLINE if any(k in r for r in results["recipes"])]
+        parts += ["", "Recipes (test split):", "",
+                  table(results["recipes"], ["recipe", *metrics, "train_s", "eval_s", "images_per_s",
+                                             "peak_rss_mb", "params"])]
+    parts += ["", f"Toy renderer, {RENDER_SIZE}×{RENDER_SIZE}, one core:", "",
+              table(results["render"], ["dataset", "samples_per_s"])]
+    if results.get("notebooks"):
+        total = {"notebook": "total", "seconds": sum(r["seconds"] for r in results["notebooks"]),
+                 "peak_rss_mb": max(r["peak_rss_mb"] for r in results["notebooks"]),
+                 "passed": all(r["passed"] for r in results["notebooks"])}
+        parts += ["", "Notebooks under nbval:", "",
+                  table([*results["notebooks"], total], ["notebook", "seconds", "peak_rss_mb", "passed"])]
+    if results.get("compare"):
+        parts += ["", "Comparisons:", "", table(results["compare"], ["comparison", "ours", "baseline", "ratio", "note"])]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cvlearn bench",
+                                description="Every recipe's score, time and memory, and the course's cost, in one table.")
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this recipe (repeatable)")
+    p.add_argument("--quick", action="store_true", help="a seconds-long smoke run (numbers not comparable)")
+    p.add_argument("--notebooks", action="store_true", help="also execute every notebook under nbval")
+    p.add_argument("--compare", action="store_true", help="also run the comparison baselines")
+    p.add_argument("--json", metavar="PATH", help="write machine-readable results here")
+    p.add_argument("--markdown", metavar="PATH", help="write the report as Markdown here")
+    p.add_argument("--notebook-dir", default="notebooks", help="where the notebooks are (default: notebooks)")
+    p.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
+    p.add_argument("--notebook-worker", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--out", metavar="PATH", help=argparse.SUPPRESS)
+    return p
+
+
+def _selected(only: Sequence[str] | None) -> list[str]:
+    from .recipes import RECIPES
+
+    if not only:
+        return list(RECIPES)
+    unknown = [n for n in only if n not in RECIPES]
+    if unknown:
+        raise ValueError(f"unknown recipe {unknown[0]!r} for --only; expected one of {sorted(RECIPES)}")
+    return list(only)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run what ``args`` asks for and return the results dict (the JSON schema)."""
+    names = _selected(args.only)
+    results: dict[str, Any] = {"machine": machine_info(), "quick": bool(args.quick), "recipes": [],
+                               "render": [], "notebooks": [], "compare": []}
+    notebooks = sorted(Path(args.notebook_dir).glob("*.ipynb")) if args.notebooks else []
+    with tqdm(total=len(names) + 1 + len(notebooks) + bool(args.compare), desc="bench", unit="job") as bar:
+        for name in names:
+            bar.set_postfix_str(name)
+            results["recipes"].append(_in_subprocess(["--worker", name, *(["--quick"] if args.quick else [])]))
+            bar.update()
+        bar.set_postfix_str("renderer")
+        results["render"] = render_speed(samples=30 if args.quick else 300)
+        bar.update()
+        for path in notebooks:
+            bar.set_postfix_str(path.stem)
+            results["notebooks"].append(_in_subprocess(["--notebook-worker", str(path)]))
+            bar.update()
+        if args.compare:
+            bar.set_postfix_str("comparisons")
+            results["compare"] = compare(args.quick, results["recipes"])
+            bar.update()
+    return results
+
+
+def _without_outputs(argv: Sequence[str]) -> list[str]:
+    """The command-line arguments minus ``--json PATH`` and ``--markdown PATH``."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--json", "--markdown"):
+            skip = True
+        elif not arg.startswith(("--json=", "--markdown=")):
+            kept.append(arg)
+    return kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.worker or args.notebook_worker:
+        record = run_recipe(args.worker, args.quick) if args.worker else run_notebook(args.notebook_worker)
+        Path(args.out).write_text(json.dumps(record))
+        return 0
+    try:
+        results = run(args)
+    except ValueError as err:
+        print(f"cvlearn bench: error: {err}", file=sys.stderr)
+        return 2
+    text = report(results)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        command = " ".join(["cvlearn bench", *_without_outputs(argv if argv is not None else sys.argv[1:])])
+        Path(args.markdown).write_text(f"# Benchmark results\n\nMeasured by `{command}`.\n\n{text}\n")
+    failed = [r["notebook"] for r in results["notebooks"] if not r["passed"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

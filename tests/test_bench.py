@@ -1,0 +1,52 @@
+"""`cvlearn bench --quick`: the smoke run of the benchmark, its JSON schema and its report."""
+
+import json
+
+import pytest
+
+from cvlearn import bench
+from cvlearn.recipes import RECIPES
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    md = out.with_suffix(".md")
+    code = bench.main(["--quick", "--compare", "--json", str(out), "--markdown", str(md)])
+    return code, json.loads(out.read_text()), md.read_text()
+
+
+def test_quick_bench_runs_every_recipe(quick_run):
+    code, results, _ = quick_run
+    assert code == 0
+    assert [r["recipe"] for r in results["recipes"]] == list(RECIPES)
+    for record in results["recipes"]:
+        assert {"train_s", "eval_s", "peak_rss_mb", "params", "images_per_s", "torch", "threads"} <= set(record)
+        assert record["peak_rss_mb"] > 50 and record["params"] > 0
+        metrics = [k for k in bench.HEADLINE if k in record]
+        assert metrics, f"{record['recipe']} reports no headline metric"
+        assert all(0.0 <= record[k] <= 1.0 for k in metrics)
+
+
+def test_render_speed_is_reported_for_every_dataset(quick_run):
+    _, results, _ = quick_run
+    from cvlearn.toyworld import SPECS
+    assert {r["dataset"] for r in results["render"]} == set(SPECS)
+    assert all(r["samples_per_s"] > 0 and r["size"] == 64 for r in results["render"])
+
+
+def test_report_is_a_markdown_table_with_the_machine(quick_run):
+    _, results, md = quick_run
+    assert md.startswith("# Benchmark results") and "cvlearn bench --quick --compare`" in md
+    assert "| dataset | samples_per_s |" in md and results["machine"]["cores"] >= 1
+    assert "quick smoke run" in md
+
+
+def test_unknown_recipe_is_a_clear_error(capsys):
+    assert bench.main(["--only", "alchemy"]) == 2
+    assert "unknown recipe 'alchemy' for --only" in capsys.readouterr().err
+
+
+def test_table_shows_missing_values_as_dashes():
+    text = bench.table([{"a": 1.23456, "b": None}, {"a": float("nan")}], ["a", "b"])
+    assert text.splitlines()[2] == "| 1.235 | – |" and text.splitlines()[3] == "| – | – |"
