@@ -4,6 +4,9 @@ The notebooks teach; the package remembers. Modules, one per idea:
 
 * ``toyworld``: the seeded renderer of toy scenes and the list of classes;
 * ``data``: ``load(name, split)`` returns a cached torch Dataset of a toy (or real) dataset;
+* ``realdata`` and ``download``: Oxford-IIIT Pet, Penn-Fudan and Pascal VOC in the toy world's
+  format, fetched only on request, checksummed, never left half unpacked;
+* ``weights``: pretrained torchvision weights, checked (cached? downloadable?) before use;
 * ``formats``: ImageFolder, COCO JSON and palette PNG exports;
 * ``plot``: grids, boxes, masks, instances, training curves, the five-task figure;
 * ``train``: ``fit``, a training loop with progress bar, checkpoints and history;

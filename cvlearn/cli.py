@@ -3,6 +3,7 @@
     cvlearn data build NAME [--size S] [--seed S]   render every split into datasets/
     cvlearn data verify NAME                         check the caches against their manifests
     cvlearn data export NAME --out DIR [--split S] [--format F]
+    cvlearn data download NAME [--keep-archives]     fetch a real dataset (oxford-pets, penn-fudan, voc2012)
     cvlearn doctor                                   check the set-up
     cvlearn bench [--quick] [--only NAME] [--notebooks] [--compare] [--json PATH]
 """
@@ -35,7 +36,20 @@ def _data(args: argparse.Namespace) -> int:
         out = formats.export(dataset, Path(args.out) / args.split, args.format)
         print(f"wrote {len(dataset)} samples to {out}")
         return 0
+    if args.action == "download":
+        return _download(args)
     raise AssertionError(args.action)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from . import download
+
+    try:
+        download.fetch(args.name, root=args.root, keep_archives=args.keep_archives)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run `cvlearn data download {args.name}` again to resume", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -55,15 +69,16 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cvlearn", description="Tools of the cvlearn computer-vision course.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("data", help="build, verify or export a toy dataset")
-    d.add_argument("action", choices=["build", "verify", "export"])
-    d.add_argument("name", help="dataset name, e.g. toy-pets")
+    d = sub.add_parser("data", help="build, verify or export a toy dataset; download a real one")
+    d.add_argument("action", choices=["build", "verify", "export", "download"])
+    d.add_argument("name", help="dataset name, e.g. toy-pets, or oxford-pets, penn-fudan, voc2012 for download")
     d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/)")
     d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--split", default="train", choices=["train", "val", "test"], help="for export")
     d.add_argument("--format", default=None, choices=["imagefolder", "coco", "voc"], help="for export")
     d.add_argument("--out", default="export", help="export folder (default: export)")
+    d.add_argument("--keep-archives", action="store_true", help="for download: keep the archives after unpacking")
     d.set_defaults(func=_data)
 
     doc = sub.add_parser("doctor", help="check Python, torch, the data folder and the network")
@@ -80,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bench"]:  # the benchmark has its own options: hand them over untouched
         return _bench(argv[1:])
     args = parser().parse_args(argv)
+    from .download import RealDataError
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, RealDataError) as err:
         print(f"cvlearn: error: {err}", file=sys.stderr)
         return 2
 

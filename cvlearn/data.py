@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from tqdm.auto import tqdm
 
 from . import toyworld
 from .toyworld import SPECS, SPLITS, ToySpec
+
+if TYPE_CHECKING:
+    from .realdata import RealDataset
 
 DATA_ENV = "CVLEARN_DATA"
 
@@ -66,7 +69,13 @@ def check_name(name: Any) -> ToySpec:
     if not isinstance(name, str):
         raise TypeError(f"name must be a dataset name (str), got {type(name).__name__}: {name!r}")
     if name not in SPECS:
-        raise ValueError(f"unknown dataset name {name!r}; expected one of {sorted(SPECS)}")
+        from .download import SOURCES
+        if name in SOURCES:
+            raise ValueError(f"{name} is a real dataset: `cvlearn data download {name}` fetches it and "
+                             f"cvlearn.data.load({name!r}, split) reads it; rendering, caching and "
+                             f"verifying are for the toy datasets {sorted(SPECS)}")
+        raise ValueError(f"unknown dataset name {name!r}; expected one of {sorted(SPECS)} (toy) "
+                         f"or {sorted(SOURCES)} (real)")
     return SPECS[name]
 
 
@@ -255,11 +264,14 @@ class ToyDataset(torch.utils.data.Dataset):
 
 def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
          n: int | None = None, seed: int = 0, transforms: Callable | None = None,
-         progress: bool = True) -> ToyDataset:
+         progress: bool = True, download: bool = False) -> ToyDataset | RealDataset:
     """One split of a dataset, rendered and cached on first use.
 
     Args:
-        name: a toy dataset, one of ``toyworld.SPECS`` (``"toy-pets"``, ``"toy-fruit"``, ...).
+        name: a toy dataset, one of ``toyworld.SPECS`` (``"toy-pets"``, ``"toy-fruit"``, ...),
+            or a real one, ``"oxford-pets"``, ``"penn-fudan"`` or ``"voc2012"``, read by
+            :func:`cvlearn.realdata.load` in the same format (photos vary in size unless
+            ``size`` is given; ``seed`` does not apply).
         split: ``"train"``, ``"val"`` or ``"test"``; splits never share a scene.
         root: the folder that holds the caches (default :func:`default_root`).
         size: image side in pixels (32 to 512); default the dataset's own.
@@ -267,7 +279,14 @@ def load(name: str, split: str = "train", root: str | Path | None = None, size: 
         seed: the same seed gives the same data, byte for byte.
         transforms: optional ``transforms.v2`` callable applied to ``(image, target)``.
         progress: show a progress bar while rendering.
+        download: for a real dataset that is not on disk, fetch it (otherwise a
+            ``cvlearn.download.DataMissingError`` says how).
     """
+    from .download import SOURCES
+    if isinstance(name, str) and name in SOURCES:
+        from . import realdata
+        return realdata.load(name, split, root, size=size, n=n, transforms=transforms, progress=progress,
+                             download=download)
     spec = check_name(name)
     split = _check_split(split)
     size = _check_int(spec.size if size is None else size, "size", MIN_SIZE, MAX_SIZE)

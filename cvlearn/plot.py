@@ -99,9 +99,17 @@ def show_boxes(image: Any, boxes: Any, labels: Any = None, scores: Any = None,
     return fig
 
 
+VOID_COLOUR = (224, 224, 192)
+"""Pixels whose index is outside the palette (VOC's 255, "void") are drawn in VOC's own cream."""
+
+
 def colourise(semantic: Any, palette: Any) -> np.ndarray:
-    """(H, W, 3) uint8: each pixel of an (H, W) class-index mask in its class's palette colour."""
-    return np.asarray(palette, dtype=np.uint8)[_as_array(semantic).astype(np.int64)]
+    """(H, W, 3) uint8: each pixel of an (H, W) class-index mask in its class's palette colour
+    (indices past the palette, such as VOC's 255 for unlabelled pixels, in :data:`VOID_COLOUR`)."""
+    palette = np.asarray(palette, dtype=np.uint8)
+    index = _as_array(semantic).astype(np.int64)
+    known = (index >= 0) & (index < len(palette))
+    return np.where(known[..., None], palette[np.where(known, index, 0)], np.array(VOID_COLOUR, dtype=np.uint8))
 
 
 def overlay(image: Any, semantic: Any, palette: Any, alpha: float = 0.5, visible: Sequence[int] | None = None) -> np.ndarray:
@@ -118,7 +126,7 @@ def overlay(image: Any, semantic: Any, palette: Any, alpha: float = 0.5, visible
 
 def legend_handles(classes: Sequence[str], palette: Any, present: Sequence[int] | None = None) -> list[Patch]:
     """Legend patches, one per class (only those in ``present`` when given)."""
-    idx = range(len(classes)) if present is None else sorted(set(int(i) for i in present))
+    idx = range(len(classes)) if present is None else sorted(set(int(i) for i in present if 0 <= i < len(classes)))
     return [Patch(facecolor=np.asarray(palette[i]) / 255, edgecolor="grey", label=classes[i]) for i in idx]
 
 
@@ -246,4 +254,160 @@ def five_tasks(image: Any, target: dict, dataset: Any, figsize: tuple[float, flo
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
+    return fig
+
+
+ERROR_COLOUR = (255, 0, 0)
+"""Colour of wrongly classified pixels in error overlays (RGB 0..255)."""
+
+
+def error_overlay(image: Any, truth: Any, prediction: Any, alpha: float = 0.7,
+                  ignore_index: int | None = None) -> np.ndarray:
+    """(H, W, 3) uint8: the image with every wrongly classified pixel tinted red.
+
+    truth, prediction: (H, W) class indices; pixels whose truth is ``ignore_index`` never count
+    as errors.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    truth, prediction = _as_array(truth).astype(np.int64), _as_array(prediction).astype(np.int64)
+    if truth.shape != prediction.shape:
+        raise ValueError(f"truth and prediction must have the same (H, W) shape, got {truth.shape} and {prediction.shape}")
+    wrong = truth != prediction
+    if ignore_index is not None:
+        wrong &= truth != ignore_index
+    img = as_numpy_image(image).astype(np.float32)
+    img[wrong] = (1 - alpha) * img[wrong] + alpha * np.asarray(ERROR_COLOUR, dtype=np.float32)
+    return img.round().astype(np.uint8)
+
+
+def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], predictions: Sequence[Any],
+                              classes: Sequence[str], palette: Any, alpha: float = 0.6,
+                              size: float = 1.8) -> Figure:
+    """One row per sample: the image, the ground truth, the prediction, and the errors in red.
+
+    images: (3, H, W) each; truths, predictions: (H, W) class indices each.
+    """
+    n = len(images)
+    fig, axes = plt.subplots(n, 4, figsize=(4 * size, n * size + 0.5), squeeze=False)
+    for row, (image, truth, prediction) in enumerate(zip(images, truths, predictions)):
+        panels = [as_numpy_image(image), overlay(image, truth, palette, alpha), overlay(image, prediction, palette, alpha),
+                  error_overlay(image, truth, prediction)]
+        wrong = float((_as_array(truth) != _as_array(prediction)).mean())
+        for col, (ax, panel) in enumerate(zip(axes[row], panels)):
+            ax.imshow(panel, interpolation="nearest")
+            ax.set_title(["image", "ground truth", "prediction", "errors (red)"][col] if row == 0 else "", fontsize=8)
+            ax.axis("off")
+        axes[row, 3].text(0.03, 0.97, f"{wrong:.1%} wrong", transform=axes[row, 3].transAxes, fontsize=7, va="top",
+                          color="white", bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"})
+    fig.legend(handles=legend_handles(classes, palette), fontsize=7, loc="upper center", ncol=len(classes),
+               frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (n * size + 0.5)), h_pad=0.4, w_pad=0.4)
+    return fig
+
+
+def show_grids(grids: Sequence[Any], titles: Sequence[str], size: float = 1.6, fmt: str = "{:g}") -> Figure:
+    """Small 2-D arrays side by side, each cell shaded and labelled with its value (for kernels,
+    feature maps and the like)."""
+    fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.3), squeeze=False)
+    for ax, grid, title in zip(axes[0], grids, titles):
+        values = _as_array(grid).astype(np.float64)
+        ax.imshow(values, cmap="Blues", vmin=min(values.min(), 0), vmax=max(values.max(), 1e-9))
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                    color="white" if v > values.max() / 2 and v > 0 else "black")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def show_maps(maps: Any, titles: Sequence[str] | None = None, ncols: int = 8, size: float = 1.3,
+              cmap: str = "viridis") -> Figure:
+    """A grid of single-channel maps (K, h, w), e.g. one layer's feature maps, each on its own colour scale."""
+    maps = _as_array(maps)
+    n = len(maps)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.25 * (titles is not None)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(maps[i], cmap=cmap, interpolation="nearest")
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def show_heatmaps(images: Sequence[Any], heatmaps: Any, titles: Sequence[str] | None = None, alpha: float = 0.5,
+                  size: float = 1.6, cmap: str = "jet") -> Figure:
+    """Each image above its heatmap (H, W, values 0..1) laid over it, e.g. saliency or Grad-CAM."""
+    heatmaps = _as_array(heatmaps)
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.3 * (titles is not None)), squeeze=False)
+    for i in range(n):
+        img = as_numpy_image(images[i])
+        axes[0, i].imshow(img, interpolation="nearest")
+        axes[1, i].imshow(img, interpolation="nearest")
+        axes[1, i].imshow(heatmaps[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
+        if titles is not None:
+            axes[0, i].set_title(titles[i], fontsize=7)
+        axes[0, i].axis("off")
+        axes[1, i].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+TRUE_BOX_COLOUR, PREDICTED_BOX_COLOUR = "lime", "red"
+"""Ground truth is drawn solid in lime, predictions dashed in red, in every localisation picture."""
+
+
+def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any,
+                       titles: Sequence[str] | None = None, title_colours: Sequence[str] | None = None,
+                       ncols: int = 6, size: float = 1.8) -> Figure:
+    """A grid of pictures, each with its true box (solid lime) and its predicted box (dashed red).
+
+    true_boxes, pred_boxes: (N, 4) XYXY in pixels, one pair per picture.
+    """
+    true_boxes, pred_boxes = _as_array(true_boxes).reshape(-1, 4), _as_array(pred_boxes).reshape(-1, 4)
+    if not len(images) == len(true_boxes) == len(pred_boxes):
+        raise ValueError(f"need one true and one predicted box per image: {len(images)} images, "
+                         f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes")
+    fig = show_images(images, titles, ncols=ncols, size=size, title_colours=title_colours)
+    for ax, true, pred in zip(fig.axes, true_boxes, pred_boxes):
+        draw_boxes(ax, true[None], colours=[TRUE_BOX_COLOUR])
+        draw_boxes(ax, pred[None], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
+    return fig
+
+
+def show_box_anatomy(image: Any, box: Any, ax: Any = None) -> Figure:
+    """One box on its picture with what each format stores: the corners (XYXY), the top-left
+    corner with width and height (XYWH), and the centre (CXCYWH).
+
+    box: (4,) XYXY in pixels. Pixel edges sit half a pixel before pixel centres, as in
+    :func:`draw_boxes`.
+    """
+    x1, y1, x2, y2 = (float(v) for v in _as_array(box).reshape(4))
+    if x2 < x1 or y2 < y1:
+        raise ValueError(f"box must be XYXY with x2 >= x1 and y2 >= y1, got {[x1, y1, x2, y2]}")
+    fig, ax = _axes(ax, (4.2, 4.2))
+    ax.imshow(as_numpy_image(image), interpolation="nearest")
+    draw_boxes(ax, [[x1, y1, x2, y2]], colours=[TRUE_BOX_COLOUR], linewidth=2)
+    dot = {"fontsize": 7, "color": "white", "bbox": {"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"}}
+    ax.plot([x1 - 0.5, x2 - 0.5], [y1 - 0.5, y2 - 0.5], "o", color=TRUE_BOX_COLOUR, ms=5)
+    ax.text(x1 - 0.5, y1 - 1.5, f"(x1, y1) = ({x1:g}, {y1:g})", va="bottom", **dot)
+    ax.text(x2 - 0.5, y2 + 0.5, f"(x2, y2) = ({x2:g}, {y2:g})", va="top", ha="right", **dot)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    ax.plot([cx - 0.5], [cy - 0.5], "+", color="yellow", ms=10, mew=2)
+    ax.text(cx - 0.5, cy + 0.5, f"centre ({cx:g}, {cy:g})", ha="center", va="top", **dot)
+    ax.annotate("", (x2 - 0.5, y1 + 1), (x1 - 0.5, y1 + 1), arrowprops={"arrowstyle": "<->", "color": "yellow"})
+    ax.text(cx - 0.5, y1 + 1.5, f"w = {x2 - x1:g}", ha="center", va="top", **dot)
+    ax.annotate("", (x1 + 1, y2 - 0.5), (x1 + 1, y1 - 0.5), arrowprops={"arrowstyle": "<->", "color": "yellow"})
+    ax.text(x1 + 1.5, cy - 0.5, f"h = {y2 - y1:g}", ha="left", va="center", **dot)
+    ax.set_title(f"XYXY ({x1:g}, {y1:g}, {x2:g}, {y2:g}) · XYWH ({x1:g}, {y1:g}, {x2 - x1:g}, {y2 - y1:g})\n"
+                 f"CXCYWH ({cx:g}, {cy:g}, {x2 - x1:g}, {y2 - y1:g})", fontsize=8)
+    ax.axis("off")
     return fig

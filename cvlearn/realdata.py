@@ -1,0 +1,412 @@
+"""Real photos in the toy world's format: Oxford-IIIT Pet, Penn-Fudan pedestrians, Pascal VOC 2012.
+
+``cvlearn.data.load("oxford-pets", "train", size=128)`` returns a :class:`RealDataset` whose
+items are ``(image, target)`` exactly as the toy datasets' (see :mod:`cvlearn.data`), with the
+keys the dataset can fill:
+
+==============  =====================================  ========================  ===========================
+dataset          ``label`` / ``boxes`` + ``labels``     ``masks``                 ``semantic``
+==============  =====================================  ========================  ===========================
+``oxford-pets``  cat or dog (``breed`` too) / the head  --                        trimap: background, cat, dog
+``penn-fudan``   person / each pedestrian               each pedestrian           background, person
+``voc2012``      largest object's class / every object  --                        VOC's 21 classes
+==============  =====================================  ========================  ===========================
+
+Conventions, as in the toy world: ``label`` is 0-based into ``classes``; ``labels`` 1-based into
+``categories = ("background", *classes)``; ``boxes`` XYXY in pixels from the left/top edge of an
+object's first pixel to the right/bottom edge of its last (VOC's XML counts pixels from 1,
+inclusive, so ``x1 = xmin - 1`` and ``x2 = xmax``); ``masks`` (N, H, W) bool; ``semantic``
+(H, W) int64 into ``semantic_classes``, where 255 (:data:`VOID`, ``dataset.ignore_index``)
+marks pixels no one labelled: VOC's object outlines and the pet trimaps' border band. Pass it
+as ``ignore_index`` to the loss and the metrics.
+
+Photos come in many sizes. ``size=S`` resizes every sample to S x S (boxes and masks follow),
+which makes ``dataset.images`` (N, 3, S, S) and ``dataset.semantic_masks`` available as whole
+tensors, as for the toy world; ``size=None`` keeps each photo as it is.
+
+Splits: the datasets' own where they have them, with a validation split carved out of the
+training images, since VOC 2012 and the pets have no labelled third split:
+
+* ``oxford-pets``: train and val from the official ``trainval`` list (every 10th image is val),
+  test is the official ``test`` list. Head boxes exist for ``trainval`` images only, so test
+  targets have no boxes (``boxes`` of shape (0, 4)).
+* ``penn-fudan``: 170 images in name order; every 5th (0, 5, ...) is test, the next (1, 6, ...)
+  val, the rest train.
+* ``voc2012``: the segmentation image sets (the images that have masks; each has its XML boxes
+  too): train and val from the official ``train`` list (every 10th is val), test is the official
+  ``val`` list (VOC 2012's test labels are not public).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.datasets import OxfordIIITPet, VOCDetection, VOCSegmentation
+from torchvision.ops import masks_to_boxes
+from torchvision.transforms import v2
+from torchvision.transforms.v2.functional import pil_to_tensor
+from tqdm.auto import tqdm
+
+try:  # torchvision's own choice of XML parser: defusedxml when it is installed
+    from defusedxml.ElementTree import parse as parse_xml
+except ImportError:
+    from xml.etree.ElementTree import parse as parse_xml
+
+from . import toyworld
+from .data import _check_int, _check_split
+from .download import DataMissingError, fetch, folder, is_complete, missing_message, source
+
+VOID = 255
+"""Semantic-mask value of unlabelled pixels (VOC's convention); ``ignore_index`` of losses and metrics."""
+
+MAX_SIZE = 1024
+
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+               "train", "tvmonitor")
+
+
+def voc_palette(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8: VOC's colour map, the palette of its PNG masks (class i's bits spread over R, G, B)."""
+    palette = np.zeros((n, 3), dtype=np.uint8)
+    for i in range(n):
+        c, colour = i, [0, 0, 0]
+        for bit in range(7, -1, -1):
+            for channel in range(3):
+                colour[channel] |= ((c >> channel) & 1) << bit
+            c >>= 3
+        palette[i] = colour
+    return palette
+
+
+@dataclass(frozen=True)
+class RealSpec:
+    """How a real dataset is labelled, with the same fields as :class:`cvlearn.toyworld.ToySpec`."""
+
+    name: str
+    description: str
+    classes: tuple[str, ...]
+    semantic_classes: tuple[str, ...]
+    colours: tuple[tuple[int, int, int], ...]
+    export_format: str
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return ("background", *self.classes)
+
+    @property
+    def palette(self) -> np.ndarray:
+        """(C, 3) uint8: the display colour of each semantic class."""
+        return np.array(self.colours, dtype=np.uint8)
+
+
+SPECS: dict[str, RealSpec] = {
+    spec.name: spec for spec in [
+        RealSpec("oxford-pets", "Oxford-IIIT Pet: 7,349 photos of 37 cat and dog breeds", ("cat", "dog"),
+                 ("background", "cat", "dog"),
+                 (toyworld.PALETTE["background"], toyworld.PALETTE["cat"], toyworld.PALETTE["dog"]), "imagefolder"),
+        RealSpec("penn-fudan", "Penn-Fudan: 170 street photos with 345 pedestrians", ("person",),
+                 ("background", "person"), (tuple(voc_palette(16)[0]), tuple(voc_palette(16)[15])), "coco"),
+        RealSpec("voc2012", "Pascal VOC 2012: 2,913 photos with masks of 20 object classes", VOC_CLASSES,
+                 ("background", *VOC_CLASSES), tuple(map(tuple, voc_palette(21))), "coco"),
+    ]
+}
+"""Every real dataset, by name (the archives they come from are in :data:`cvlearn.download.SOURCES`)."""
+
+
+def voc_objects(xml_path: Path, classes: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The objects of a VOC-format XML file.
+
+    Returns:
+        boxes: (N, 4) float32 XYXY in pixels, edges (``x1 = xmin - 1``, ``x2 = xmax``);
+        labels: (N,) int64, 1-based into ``("background", *classes)``;
+        difficult: (N,) bool, VOC's flag for objects its own evaluation leaves out.
+    """
+    annotation = VOCDetection.parse_voc_xml(parse_xml(xml_path).getroot())["annotation"]
+    objects = annotation.get("object", [])
+    objects = objects if isinstance(objects, list) else [objects]
+    boxes = [[float(o["bndbox"][k]) for k in ("xmin", "ymin", "xmax", "ymax")] for o in objects]
+    boxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4) - torch.tensor([1.0, 1.0, 0.0, 0.0])
+    labels = torch.tensor([classes.index(o["name"]) + 1 for o in objects], dtype=torch.int64)
+    difficult = torch.tensor([o.get("difficult", "0") == "1" for o in objects], dtype=torch.bool)
+    return boxes, labels, difficult
+
+
+def _rgb_tensor(image: Image.Image) -> torch.Tensor:
+    """(3, H, W) uint8 from a PIL image of any mode (grey, RGBA and CMYK photos are converted)."""
+    return pil_to_tensor(image.convert("RGB"))
+
+
+def _read_rgb(path: Path) -> torch.Tensor:
+    """(3, H, W) uint8 from a JPEG or PNG file."""
+    with Image.open(path) as image:
+        return _rgb_tensor(image)
+
+
+def _read_indices(path: Path) -> np.ndarray:
+    """(H, W) uint8 values of a palette or grey PNG (class or instance indices, not colours)."""
+    with Image.open(path) as png:
+        return np.array(png)
+
+
+def _no_objects() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return torch.zeros((0, 4)), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.bool)
+
+
+def _every_tenth(rows: list, split: str) -> list:
+    """Split a training list: every 10th row (0, 10, ...) for val, the rest for train."""
+    return [row for i, row in enumerate(rows) if (i % 10 == 0) == (split == "val")]
+
+
+# --------------------------------------------------------------------------------------------
+# The dataset
+# --------------------------------------------------------------------------------------------
+
+
+class RealDataset(torch.utils.data.Dataset):
+    """One split of a real dataset, read from ``datasets/NAME/`` one sample at a time.
+
+    Subclasses list their samples (``_records``), read one (``_read``) and know its main label
+    cheaply (``_label``); this class resizes, numbers and transforms samples and offers the toy
+    datasets' attributes.
+    """
+
+    def __init__(self, spec: RealSpec, split: str, root: Path, size: int | None, n: int | None,
+                 transforms: Callable | None = None, progress: bool = True) -> None:
+        self.spec, self.name, self.split, self.root = spec, spec.name, split, root
+        self.classes, self.categories = spec.classes, spec.categories
+        self.semantic_classes, self.palette = spec.semantic_classes, spec.palette
+        self.ignore_index = VOID
+        self.size, self.transforms, self.progress = size, transforms, progress
+        self._resize = None if size is None else v2.Resize((size, size), antialias=True)
+        records = self._records(split)
+        if n is not None and n > len(records):
+            raise ValueError(f"n must be at most {len(records)} (the {split} split of {self.name}), got {n}")
+        self._rows = records if n is None else records[:n]
+        self._images: torch.Tensor | None = None
+        self._semantic: torch.Tensor | None = None
+
+    def _records(self, split: str) -> list:
+        raise NotImplementedError
+
+    def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        """(3, H, W) uint8 image and its target with plain tensors, at the photo's own size."""
+        raise NotImplementedError
+
+    def _label(self, index: int) -> int:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        size = "native" if self.size is None else self.size
+        return f"RealDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={size}, classes={list(self.classes)})"
+
+    def _check_index(self, index: int) -> int:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for a dataset of {len(self)} samples")
+        return index % len(self)
+
+    def _sample(self, index: int) -> tuple[tv_tensors.Image, dict[str, Any]]:
+        """Sample ``index`` as tv_tensors, resized to ``size`` when one was given."""
+        pixels, target = self._read(index)
+        image = tv_tensors.Image(pixels)
+        target = {**target, "image_id": index}
+        target["boxes"] = tv_tensors.BoundingBoxes(target["boxes"], format="XYXY", canvas_size=tuple(image.shape[-2:]))
+        for key in ("masks", "semantic"):
+            if key in target:
+                target[key] = tv_tensors.Mask(target[key])
+        if self._resize is not None:
+            image, target = self._resize(image, target)
+        return image, target
+
+    def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict[str, Any]]:
+        image, target = self._sample(self._check_index(index))
+        if self.transforms is not None:
+            image, target = self.transforms(image, target)
+        return image, target
+
+    def target(self, index: int) -> dict[str, Any]:
+        """Every annotation of sample ``index``, resized like its image (see the module docstring)."""
+        return self._sample(self._check_index(index))[1]
+
+    @property
+    def targets(self) -> torch.Tensor:
+        """(N,) int64: the main ``label`` of every sample (read from the lists and XML, no pixels)."""
+        return torch.tensor([self._label(i) for i in range(len(self))], dtype=torch.int64)
+
+    def _stack(self) -> None:
+        if self.size is None:
+            raise ValueError(f"the photos of {self.name} differ in size, so they cannot be stacked into one "
+                             f"tensor; load it with a size, e.g. cvlearn.data.load({self.name!r}, "
+                             f"{self.split!r}, size=128), or index the dataset one sample at a time")
+        images = torch.empty((len(self), 3, self.size, self.size), dtype=torch.uint8)
+        semantic = torch.empty((len(self), self.size, self.size), dtype=torch.uint8)
+        for i in tqdm(range(len(self)), desc=f"reading {self.name} {self.split}", unit="img",
+                      disable=not self.progress, leave=False):
+            images[i], target = self._sample(i)
+            semantic[i] = target["semantic"]
+        self._images, self._semantic = images, semantic
+
+    @property
+    def images(self) -> torch.Tensor:
+        """(N, 3, S, S) uint8: every image of the split (needs ``size``; read once, then kept)."""
+        if self._images is None:
+            self._stack()
+        return self._images
+
+    @property
+    def semantic_masks(self) -> torch.Tensor:
+        """(N, S, S) uint8: every semantic mask of the split, 255 where unlabelled (needs ``size``)."""
+        if self._semantic is None:
+            self._stack()
+        return self._semantic
+
+
+class OxfordPets(RealDataset):
+    """Oxford-IIIT Pet through ``torchvision.datasets.OxfordIIITPet``, plus the head boxes of its XML files.
+
+    Extra: ``target["breed"]`` (int, into ``dataset.breeds``, 37 names) and ``dataset.breeds``.
+    """
+
+    def _records(self, split: str) -> list[tuple[int, str, int]]:
+        self._pets = OxfordIIITPet(self.root, split="test" if split == "test" else "trainval",
+                                   target_types=["category", "binary-category", "segmentation"])
+        self.breeds = tuple(self._pets.classes)
+        self._annotations = self.root / "oxford-iiit-pet" / "annotations"
+        list_file = self._annotations / ("test.txt" if split == "test" else "trainval.txt")
+        lines = [line.split() for line in list_file.read_text().splitlines() if line.strip()]
+        rows = [(position, image_id, int(species) - 1) for position, (image_id, _, species, _) in enumerate(lines)]
+        return rows if split == "test" else _every_tenth(rows, split)
+
+    def _label(self, index: int) -> int:
+        return self._rows[index][2]
+
+    def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        position, image_id, _ = self._rows[index]
+        photo, (breed, species, trimap) = self._pets[position]
+        lookup = np.array([VOID, species + 1, 0, VOID], dtype=np.int64)  # trimap: 1 pet, 2 background, 3 border
+        xml = self._annotations / "xmls" / f"{image_id}.xml"
+        boxes, labels, _ = voc_objects(xml, self.classes) if xml.exists() else _no_objects()
+        return _rgb_tensor(photo), {"label": species, "breed": breed, "boxes": boxes, "labels": labels,
+                                    "semantic": torch.from_numpy(lookup[np.array(trimap)])}
+
+
+class PennFudan(RealDataset):
+    """Penn-Fudan pedestrians: ``PNGImages/*.png`` and ``PedMasks/*_mask.png`` (0 background, k pedestrian k).
+
+    Boxes are the tight boxes around the masks, as in the toy world.
+    """
+
+    def _records(self, split: str) -> list[Path]:
+        images = sorted((self.root / "PennFudanPed" / "PNGImages").glob("*.png"))
+        part = {0: "test", 1: "val"}  # every 5th image (0, 5, ...) is test, the next val, the rest train
+        return [path for i, path in enumerate(images) if part.get(i % 5, "train") == split]
+
+    def _label(self, index: int) -> int:
+        return 0
+
+    def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        path = self._rows[index]
+        instances = torch.from_numpy(_read_indices(path.parent.parent / "PedMasks" / f"{path.stem}_mask.png"))
+        ids = instances.unique()
+        masks = instances == ids[ids > 0].view(-1, 1, 1)
+        boxes = masks_to_boxes(masks) + torch.tensor([0.0, 0.0, 1.0, 1.0])
+        return _read_rgb(path), {"label": 0, "boxes": boxes, "labels": torch.ones(len(masks), dtype=torch.int64),
+                                 "masks": masks, "semantic": (instances > 0).long()}
+
+
+class VOC2012(RealDataset):
+    """Pascal VOC 2012's segmentation image sets through ``torchvision.datasets.VOCSegmentation``,
+    with each image's objects from ``Annotations/*.xml``. ``target["difficult"]`` (N,) bool is VOC's
+    own flag; ``label`` is the class of the largest object."""
+
+    def _records(self, split: str) -> list[tuple[str, str]]:
+        voc = VOCSegmentation(self.root, year="2012", image_set="val" if split == "test" else "train")
+        rows = list(zip(voc.images, voc.masks))
+        return rows if split == "test" else _every_tenth(rows, split)
+
+    def _objects(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        image = Path(self._rows[index][0])
+        return voc_objects(image.parent.parent / "Annotations" / f"{image.stem}.xml", self.classes)
+
+    @staticmethod
+    def _largest(boxes: torch.Tensor, labels: torch.Tensor) -> int:
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        return int(labels[areas.argmax()]) - 1
+
+    def _label(self, index: int) -> int:
+        boxes, labels, _ = self._objects(index)
+        return self._largest(boxes, labels)
+
+    def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        image_path, mask_path = map(Path, self._rows[index])
+        boxes, labels, difficult = self._objects(index)
+        semantic = torch.from_numpy(_read_indices(mask_path).astype(np.int64))
+        return _read_rgb(image_path), {"label": self._largest(boxes, labels), "boxes": boxes, "labels": labels,
+                                       "difficult": difficult, "semantic": semantic}
+
+
+READERS: dict[str, type[RealDataset]] = {"oxford-pets": OxfordPets, "penn-fudan": PennFudan, "voc2012": VOC2012}
+
+
+def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
+         n: int | None = None, transforms: Callable | None = None, progress: bool = True,
+         download: bool = False) -> RealDataset:
+    """One split of a real dataset (usually called through :func:`cvlearn.data.load`).
+
+    Args:
+        name: ``"oxford-pets"``, ``"penn-fudan"`` or ``"voc2012"``.
+        split: ``"train"``, ``"val"`` or ``"test"`` (see the module docstring for what each holds).
+        root: the datasets folder (default :func:`cvlearn.data.default_root`); files are read
+            from ``root/NAME/``.
+        size: resize every sample to ``size`` x ``size`` pixels (32 to 1024); ``None`` keeps the
+            photos' own sizes.
+        n: the first ``n`` samples of the split (default all).
+        transforms: optional ``transforms.v2`` callable applied to ``(image, target)``.
+        progress: progress bars while downloading or stacking ``images``.
+        download: fetch the dataset first if it is not complete on disk.
+
+    Raises:
+        cvlearn.download.DataMissingError: the files are not there and ``download`` is false; the
+            message names the size, the folder and the command that fetches them.
+    """
+    source(name)
+    split = _check_split(split)
+    size = None if size is None else _check_int(size, "size", 32, MAX_SIZE)
+    n = None if n is None else _check_int(n, "n", 1)
+    if not is_complete(name, root):
+        if not download:
+            raise DataMissingError(missing_message(name, root))
+        fetch(name, root, progress)
+    return READERS[name](SPECS[name], split, folder(name, root), size, n, transforms, progress)
+
+
+def choose(data: str, toy: str, real: str, root: str | Path | None = None) -> str:
+    """The dataset a notebook runs on, with one line saying which and why.
+
+    ``data`` is the notebook's ``DATA`` parameter: ``"toy"`` gives ``toy``; the ``real`` name gives
+    it when it is on disk, otherwise ``toy`` again, with the command that fetches it. Never
+    downloads, never raises for a missing dataset.
+    """
+    if data not in ("toy", toy, real):
+        raise ValueError(f"DATA must be 'toy' or {real!r}, got {data!r}")
+    src = source(real)
+    command = f"`cvlearn data download {real}` ({src.size}) in a terminal"
+    if data in ("toy", toy):
+        print(f"data: {toy}, the toy world (for real photos, run {command} and set DATA = {real!r})")
+        return toy
+    if is_complete(real, root):
+        where = os.path.relpath(folder(real, root))
+        print(f"data: {real}, {src.title} from {where} (real photos train far faster on a GPU)")
+        return real
+    print(f"data: {toy}, because {real} is not downloaded yet: run {command}, then run this notebook again")
+    return toy
