@@ -140,7 +140,11 @@ def compare(quick: bool = False, recipes: Sequence[dict] = ()) -> list[dict[str,
     """
     from . import comparisons
 
-    return list(comparisons.render_vs_training(recipes, samples=20 if quick else 200))
+    records = list(comparisons.render_vs_training(recipes, samples=20 if quick else 200))
+    records += comparisons.fit_overhead(quick=quick)
+    records += comparisons.map_agreement(quick=quick)
+    records += comparisons.maskrcnn_vs_stock(quick=quick)
+    return records
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,10 +213,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _selected(only: Sequence[str] | None) -> list[str]:
-    from .recipes import RECIPES
+    from .recipes import COURSE, RECIPES
 
     if not only:
-        return list(RECIPES)
+        return list(COURSE)
     unknown = [n for n in only if n not in RECIPES]
     if unknown:
         raise ValueError(f"unknown recipe {unknown[0]!r} for --only; expected one of {sorted(RECIPES)}")

@@ -1,14 +1,19 @@
 """The benchmark's comparison baselines: each measures the course's way against a reference.
 
-Every function returns a list of records ``{"comparison", "ours", "baseline", "ratio", "note"}``
-(``ratio`` = ours / baseline for speeds, baseline / ours for times: above 1 is better for us),
-and an empty list when what it needs is missing.
+Every function returns a list of records ``{"comparison", "ours", "baseline", "ratio", "note"}``;
+the note says what the two numbers are and which way the ratio is better.
 """
 
 from __future__ import annotations
 
+import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Sequence
+
+import torch
+from torch import nn
 
 from . import toyworld
 
@@ -39,3 +44,140 @@ def render_vs_training(recipes: Sequence[dict[str, Any]], renders: Sequence[dict
                         "ratio": round(render / r["images_per_s"], 2),
                         "note": "samples/s rendered on one core vs images/s trained"})
     return records
+
+
+def bare_loop(model: nn.Module, train_loader: Any, val_loader: Any, epochs: int, lr: float,
+              weight_decay: float, channels_last: bool) -> None:
+    """The textbook PyTorch loop doing what ``fit`` does for notebook 01: AdamW, one-cycle
+    schedule, cross-entropy, and validation loss and accuracy after each epoch. Nothing else."""
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(train_loader), pct_start=0.2)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            loss = loss_fn(model(x.contiguous(memory_format=memory_format)), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss.item()
+        model.eval()
+        with torch.no_grad():
+            for x, y in val_loader:
+                out = model(x.contiguous(memory_format=memory_format))
+                loss_fn(out, y).item()
+                (out.argmax(1) == y).sum().item()
+
+
+def fit_overhead(quick: bool = False, repeats: int = 3, epochs: int = 2) -> list[dict[str, Any]]:
+    """Seconds for notebook 01's training with ``cvlearn.train.fit`` vs :func:`bare_loop`.
+
+    Both start from the same weights and see the same batches; runs alternate (bare, fit, bare,
+    fit, ...) so that drift in the machine's speed hits both, and the medians are compared.
+    """
+    from .metrics import accuracy
+    from .recipes.classification import CONFIG, QUICK, build_model, load_splits, make_loaders
+    from .train import fit, seed_everything
+
+    config = QUICK if quick else CONFIG
+    repeats, epochs = (1, 1) if quick else (repeats, epochs)
+    splits = load_splits(config, quick=quick, progress=False)
+    train_loader, val_loader = make_loaders(splits["train"], splits["val"], config)
+    args = dict(epochs=epochs, lr=config.lr, weight_decay=config.weight_decay)
+    times: dict[str, list[float]] = {"bare": [], "fit": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_loop(build_model(splits["train"], config), train_loader, val_loader, channels_last=config.channels_last,
+                  **{**args, "epochs": 1})  # warm-up: first-call costs are not the loop's
+        for _ in range(repeats):
+            for name in ("bare", "fit"):
+                seed_everything(config.seed)
+                model = build_model(splits["train"], config)
+                start = time.perf_counter()
+                if name == "bare":
+                    bare_loop(model, train_loader, val_loader, channels_last=config.channels_last, **args)
+                else:
+                    fit(model, train_loader, val_loader, loss_fn=nn.CrossEntropyLoss(), metrics={"accuracy": accuracy},
+                        seed=config.seed, channels_last=config.channels_last, checkpoint=Path(tmp) / "best.pt",
+                        progress=False, **args)
+                times[name].append(time.perf_counter() - start)
+    bare, fitted = statistics.median(times["bare"]), statistics.median(times["fit"])
+    return [{"comparison": "cvlearn.train.fit vs a bare PyTorch loop (notebook 01)",
+             "ours": round(fitted, 2), "baseline": round(bare, 2), "ratio": round(fitted / bare, 3),
+             "note": f"seconds for {epochs} epochs, median of {repeats}; ratio - 1 is fit's overhead "
+                     f"({100 * (fitted / bare - 1):+.1f} %, bar ≤ +5 %)"}]
+
+
+def noisy_detections(targets: Sequence[dict], num_classes: int, seed: int = 0) -> list[dict]:
+    """Plausible detector output made from ground truth: jittered boxes, some duplicates, some
+    wrong classes, some misses and some boxes on nothing, with random scores (ties included)."""
+    g = torch.Generator().manual_seed(seed)
+    predictions = []
+    for t in targets:
+        boxes, labels = torch.as_tensor(t["boxes"]).float().reshape(-1, 4), torch.as_tensor(t["labels"])
+        keep = torch.rand(len(boxes), generator=g) > 0.1
+        boxes, labels = boxes[keep], labels[keep].clone()
+        dup = torch.rand(len(boxes), generator=g) < 0.2
+        boxes, labels = torch.cat([boxes, boxes[dup]]), torch.cat([labels, labels[dup]])
+        size = (boxes[:, 2:] - boxes[:, :2]).repeat(1, 2)
+        boxes = boxes + torch.randn(boxes.shape, generator=g) * 0.08 * size
+        swap = torch.rand(len(labels), generator=g) < 0.1
+        labels[swap] = torch.randint(1, num_classes, (int(swap.sum()),), generator=g)
+        xy = torch.rand(3, 2, generator=g) * 80
+        junk = torch.cat([xy, xy + 8 + torch.rand(3, 2, generator=g) * 20], 1)
+        boxes = torch.cat([boxes, junk])
+        labels = torch.cat([labels, torch.randint(1, num_classes, (3,), generator=g)])
+        scores = torch.randint(1, 20, (len(boxes),), generator=g).float() / 20
+        predictions.append({"boxes": boxes, "labels": labels, "scores": scores})
+    return predictions
+
+
+def _best_time(fn: Any, repeats: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def map_agreement(quick: bool = False) -> list[dict[str, Any]]:
+    """``cvlearn.metrics.mean_average_precision`` vs pycocotools' COCOeval on the same predictions.
+
+    The predictions are :func:`noisy_detections` of the toy-fruit test split (misses, duplicates,
+    wrong classes, background boxes, tied scores); both compute all twelve COCO numbers.
+    """
+    from . import data
+    from .metrics.coco import coco_evaluate
+    from .metrics.detection import mean_average_precision
+
+    test = data.load("toy-fruit", "test", n=40 if quick else None, progress=False)
+    targets = [test.target(i) for i in range(len(test))]
+    predictions = noisy_detections(targets, len(test.categories))
+    ours_s, ours = _best_time(lambda: mean_average_precision(predictions, targets, test.categories), 1 if quick else 3)
+    coco_s, coco = _best_time(lambda: coco_evaluate(predictions, targets, test.categories, (test.size, test.size)),
+                              1 if quick else 3)
+    diffs = [abs(ours[k] - coco[k]) for k in coco if not (ours[k] != ours[k] and coco[k] != coco[k])]
+    return [{"comparison": f"mAP: cvlearn vs pycocotools COCOeval ({len(targets)} images)",
+             "ours": round(ours["ap"], 6), "baseline": round(coco["ap"], 6), "ratio": round(ours["ap"] / coco["ap"], 6),
+             "note": f"mAP@[.5:.95]; largest difference over the 12 COCO numbers {max(diffs):.1e}"},
+            {"comparison": "mAP: seconds to evaluate, cvlearn vs pycocotools",
+             "ours": round(ours_s, 3), "baseline": round(coco_s, 3), "ratio": round(ours_s / coco_s, 2),
+             "note": "best of 3; ratio < 1 means cvlearn is faster"}]
+
+
+def maskrcnn_vs_stock(quick: bool = False) -> list[dict[str, Any]]:
+    """Seconds of training until mask AP@0.5 ≥ 0.5 on toy-pens: the course's small Mask R-CNN
+    recipe vs torchvision's stock ``maskrcnn_resnet50_fpn`` configuration (800 px resize).
+
+    The stock model gets 480 s; if it has not reached the target by then, the ratio is a lower
+    bound and the note says so (see :func:`cvlearn.recipes.instance.compare_with_stock`).
+    ``quick`` trains each for a few seconds on one picture: it checks the plumbing, not the speed.
+    """
+    from .recipes.instance import compare_with_stock
+
+    if quick:
+        return [compare_with_stock(budget_s=5.0, stock_budget_s=5.0, eval_every=1, eval_images=1, quick=True)]
+    return [compare_with_stock()]

@@ -342,17 +342,23 @@ def show_maps(maps: Any, titles: Sequence[str] | None = None, ncols: int = 8, si
     return fig
 
 
-def show_heatmaps(images: Sequence[Any], heatmaps: Any, titles: Sequence[str] | None = None, alpha: float = 0.5,
+def show_heatmaps(images: Sequence[Any], heatmaps: Any, titles: Sequence[str] | None = None, alpha: float = 0.8,
                   size: float = 1.6, cmap: str = "jet") -> Figure:
-    """Each image above its heatmap (H, W, values 0..1) laid over it, e.g. saliency or Grad-CAM."""
-    heatmaps = _as_array(heatmaps)
+    """Each image above its heatmap (H, W, values 0..1) laid over it, e.g. saliency or Grad-CAM.
+
+    The heat is drawn more opaque where it is higher (up to ``alpha``), so cold regions show
+    the picture as it is.
+    """
+    heatmaps = np.clip(_as_array(heatmaps).astype(np.float64), 0, 1)
     n = len(images)
     fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.3 * (titles is not None)), squeeze=False)
     for i in range(n):
         img = as_numpy_image(images[i])
         axes[0, i].imshow(img, interpolation="nearest")
         axes[1, i].imshow(img, interpolation="nearest")
-        axes[1, i].imshow(heatmaps[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1, interpolation="bilinear")
+        heat = plt.get_cmap(cmap)(heatmaps[i])
+        heat[..., 3] = alpha * heatmaps[i]
+        axes[1, i].imshow(heat, interpolation="bilinear")
         if titles is not None:
             axes[0, i].set_title(titles[i], fontsize=7)
         axes[0, i].axis("off")
@@ -365,21 +371,24 @@ TRUE_BOX_COLOUR, PREDICTED_BOX_COLOUR = "lime", "red"
 """Ground truth is drawn solid in lime, predictions dashed in red, in every localisation picture."""
 
 
-def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any,
+def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any = None,
                        titles: Sequence[str] | None = None, title_colours: Sequence[str] | None = None,
                        ncols: int = 6, size: float = 1.8) -> Figure:
     """A grid of pictures, each with its true box (solid lime) and its predicted box (dashed red).
 
-    true_boxes, pred_boxes: (N, 4) XYXY in pixels, one pair per picture.
+    true_boxes, pred_boxes: (N, 4) XYXY in pixels, one per picture (``pred_boxes=None``: the true
+    boxes only).
     """
-    true_boxes, pred_boxes = _as_array(true_boxes).reshape(-1, 4), _as_array(pred_boxes).reshape(-1, 4)
-    if not len(images) == len(true_boxes) == len(pred_boxes):
-        raise ValueError(f"need one true and one predicted box per image: {len(images)} images, "
-                         f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes")
+    true_boxes = _as_array(true_boxes).reshape(-1, 4)
+    pred_boxes = None if pred_boxes is None else _as_array(pred_boxes).reshape(-1, 4)
+    if len(images) != len(true_boxes) or (pred_boxes is not None and len(pred_boxes) != len(images)):
+        raise ValueError(f"need one true and one predicted box per image: {len(images)} images, {len(true_boxes)} "
+                         f"true boxes, {'no' if pred_boxes is None else len(pred_boxes)} predicted boxes")
     fig = show_images(images, titles, ncols=ncols, size=size, title_colours=title_colours)
-    for ax, true, pred in zip(fig.axes, true_boxes, pred_boxes):
-        draw_boxes(ax, true[None], colours=[TRUE_BOX_COLOUR])
-        draw_boxes(ax, pred[None], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
+    for i, ax in enumerate(fig.axes[:len(images)]):
+        draw_boxes(ax, true_boxes[i:i + 1], colours=[TRUE_BOX_COLOUR])
+        if pred_boxes is not None:
+            draw_boxes(ax, pred_boxes[i:i + 1], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
     return fig
 
 
@@ -410,4 +419,132 @@ def show_box_anatomy(image: Any, box: Any, ax: Any = None) -> Figure:
     ax.set_title(f"XYXY ({x1:g}, {y1:g}, {x2:g}, {y2:g}) · XYWH ({x1:g}, {y1:g}, {x2 - x1:g}, {y2 - y1:g})\n"
                  f"CXCYWH ({cx:g}, {cy:g}, {x2 - x1:g}, {y2 - y1:g})", fontsize=8)
     ax.axis("off")
+    return fig
+
+
+OUTCOME_COLOURS = {"correct": "tab:green", "duplicate": "tab:orange", "wrong class": "tab:purple",
+                   "poor box": "tab:red", "background": "tab:red"}
+"""The colour of each detection outcome (see ``cvlearn.metrics.detection.detection_outcomes``)."""
+
+
+def show_detection_outcomes(image: Any, prediction: dict, target: dict, outcomes: Sequence[str], missed: Any,
+                            class_names: Sequence[str], ax: Any = None, title: str | None = None) -> Figure:
+    """Detections coloured by outcome (green correct, orange duplicate, purple wrong class, red
+    poor box or background) and the ground-truth boxes nobody found (dashed white).
+
+    prediction: ``boxes`` (D, 4) XYXY, ``scores``, ``labels``; target: ``boxes`` (G, 4), ``labels``;
+    outcomes: (D,) strings; missed: (G,) bool.
+    """
+    fig, ax = _axes(ax, (3.2, 3.2))
+    ax.imshow(as_numpy_image(image), interpolation="nearest")
+    missed = _as_array(missed).astype(bool).reshape(-1)
+    gt_boxes, gt_labels = _as_array(target["boxes"]).reshape(-1, 4), _as_array(target["labels"]).reshape(-1)
+    draw_boxes(ax, gt_boxes[missed], gt_labels[missed], None, class_names, colours=["white"] * int(missed.sum()),
+               linestyle="--", linewidth=1.2)
+    draw_boxes(ax, prediction["boxes"], prediction["labels"], prediction["scores"], class_names,
+               colours=[OUTCOME_COLOURS[o] for o in outcomes])
+    ax.set_title(title or "", fontsize=8)
+    ax.axis("off")
+    return fig
+
+
+def show_grid(image: Any, stride: int, points: Any = None, anchors: Any = None, ax: Any = None,
+              title: str | None = None, point_colours: Any = None) -> Figure:
+    """An image with a feature-map grid (a line every ``stride`` pixels), optional (P, 2) points
+    (x, y) and optional (A, 4) XYXY anchor boxes drawn on top."""
+    fig, ax = _axes(ax, (3.2, 3.2))
+    img = as_numpy_image(image)
+    ax.imshow(img, interpolation="nearest")
+    h, w = img.shape[:2]
+    for x in np.arange(0, w + 1, stride):
+        ax.axvline(x - 0.5, color="white", lw=0.4, alpha=0.6)
+    for y in np.arange(0, h + 1, stride):
+        ax.axhline(y - 0.5, color="white", lw=0.4, alpha=0.6)
+    if points is not None:
+        p = _as_array(points).reshape(-1, 2)
+        ax.scatter(p[:, 0] - 0.5, p[:, 1] - 0.5, s=6, c="yellow" if point_colours is None else point_colours,
+                   edgecolors="black", linewidths=0.3, zorder=3)
+    if anchors is not None:
+        a = _as_array(anchors).reshape(-1, 4)
+        draw_boxes(ax, a, colours=[INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)] for i in range(len(a))], linewidth=1)
+    ax.set(xlim=(-0.5, w - 0.5), ylim=(h - 0.5, -0.5))
+    ax.set_title(title or "", fontsize=8)
+    ax.axis("off")
+    return fig
+
+
+def plot_precision_recall(curves: Sequence[tuple[Any, Any]], labels: Sequence[str],
+                          interpolated: Sequence[Any] | None = None, ax: Any = None,
+                          title: str = "precision-recall") -> Figure:
+    """Precision-recall curves: ``curves[i] = (precision, recall)`` drawn as a line; with
+    ``interpolated[i]`` (101 precisions at recall 0, 0.01, ..., 1) also their COCO envelope, shaded."""
+    fig, ax = _axes(ax, (4, 3.2))
+    for i, ((precision, recall), label) in enumerate(zip(curves, labels)):
+        colour = INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)]
+        ax.plot(_as_array(recall), _as_array(precision), color=colour, lw=1, label=label)
+        if interpolated is not None:
+            steps = np.linspace(0, 1, len(interpolated[i]))
+            ax.fill_between(steps, _as_array(interpolated[i]), step="post", color=colour, alpha=0.15)
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.02), title=title)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def show_roi_align(image: Any, box: Any, pooled: Any, stride: int, ax: Any = None) -> Figure:
+    """RoIAlign on one box: the picture with the box cut into S x S bins and each bin's sample
+    point (its centre, as with ``sampling_ratio=1``), next to the pooled (S, S) map.
+
+    image: (3, H, W) or (H, W, 3); box: (4,) XYXY in pixels; pooled: (S, S) or (C, S, S) (the
+    mean over channels is shown); stride: the feature map's stride, for the cell grid drawn faintly.
+    """
+    pooled = _as_array(pooled).astype(np.float64)
+    pooled = pooled.mean(0) if pooled.ndim == 3 else pooled
+    if pooled.ndim != 2 or pooled.shape[0] != pooled.shape[1]:
+        raise ValueError(f"pooled must be (S, S) or (C, S, S), got shape {pooled.shape}")
+    size = pooled.shape[0]
+    x1, y1, x2, y2 = (float(v) for v in _as_array(box).reshape(4))
+    if ax is None:
+        fig, (ax, right) = plt.subplots(1, 2, figsize=(6.4, 3.2))
+    else:
+        fig, right = ax.figure, None
+    show_grid(image, stride, ax=ax, title=f"one proposal, {size}x{size} bins, one sample each")
+    edges_x, edges_y = np.linspace(x1, x2, size + 1) - 0.5, np.linspace(y1, y2, size + 1) - 0.5
+    for x in edges_x:
+        ax.plot([x, x], [edges_y[0], edges_y[-1]], color="yellow", lw=0.5)
+    for y in edges_y:
+        ax.plot([edges_x[0], edges_x[-1]], [y, y], color="yellow", lw=0.5)
+    cx, cy = (edges_x[:-1] + edges_x[1:]) / 2, (edges_y[:-1] + edges_y[1:]) / 2
+    gx, gy = np.meshgrid(cx, cy)
+    ax.scatter(gx.ravel(), gy.ravel(), s=2, c="red", zorder=3)
+    if right is not None:
+        right.imshow(pooled, cmap="viridis", interpolation="nearest")
+        right.set_title(f"pooled features ({size}x{size}, mean of channels)", fontsize=8)
+        right.axis("off")
+        fig.tight_layout()
+    return fig
+
+
+def show_mask_paste(image: Any, box: Any, mask_probs: Any, pasted: Any, name: str = "object") -> Figure:
+    """How a mask head's answer becomes a mask in the picture: the (M, M) probabilities it
+    predicts for one box, the same stretched over the box and pasted into the picture, and the
+    pixels above 0.5.
+
+    box: (4,) XYXY in pixels; mask_probs: (M, M) in 0..1; pasted: (H, W) probabilities in 0..1.
+    """
+    mask_probs, pasted = _as_array(mask_probs).astype(np.float64), _as_array(pasted).astype(np.float64)
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    axes[0].imshow(mask_probs, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    axes[0].set_title(f"mask head: {mask_probs.shape[0]}x{mask_probs.shape[1]} probabilities", fontsize=8)
+    axes[1].imshow(as_numpy_image(image), interpolation="nearest")
+    axes[1].imshow(pasted, cmap="magma", vmin=0, vmax=1, alpha=0.7, interpolation="nearest")
+    draw_boxes(axes[1], _as_array(box).reshape(1, 4), colours=["cyan"])
+    axes[1].set_title("stretched over its box, pasted in", fontsize=8)
+    picture = as_numpy_image(image).astype(np.float64)
+    chosen = pasted > 0.5
+    picture[chosen] = 0.3 * picture[chosen] + 0.7 * np.array([255.0, 0.0, 255.0])  # magenta: no pen is that colour
+    axes[2].imshow(picture.round().astype(np.uint8), interpolation="nearest")
+    axes[2].set_title(f"{name}: pixels above 0.5", fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
     return fig

@@ -39,14 +39,32 @@ def seed_everything(seed: int) -> None:
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA, else MPS, else the CPU."""
+    """``device`` if given, else CUDA, else MPS, else the CPU.
+
+    A device that is asked for by name but is not there (``"cuda"`` on a laptop) is a ValueError
+    that says so, rather than an error from deep inside torch later on.
+    """
     if device not in (None, "auto"):
-        return torch.device(device)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device must be 'cpu', 'cuda', 'mps', 'auto' or None, got {device!r}") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r} was asked for but this machine has no CUDA GPU; "
+                             "use device=None to pick what there is")
+        if device.type == "mps" and not _mps_available():
+            raise ValueError(f"device={str(device)!r} was asked for but Apple's MPS is not available here; "
+                             "use device=None to pick what there is")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
 def to_device(obj: Any, device: torch.device) -> Any:
@@ -142,50 +160,63 @@ def _losses(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | Non
 
 
 class _Means:
-    """Running means weighted by batch size."""
+    """Running means weighted by batch size.
+
+    Values may be floats or tensors; tensors are summed where they live (on the GPU, say) and
+    read only once, at the end of the epoch, so that a metric costs no extra sync per step.
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, Any] = {}
         self.count = 0
 
-    def add(self, values: dict[str, float], n: int) -> None:
+    def add(self, values: dict[str, Any], n: int) -> None:
         for k, v in values.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
+            v = v.detach() if isinstance(v, torch.Tensor) else float(v)
+            self.sums[k] = self.sums.get(k, 0.0) + v * n
         self.count += n
 
     def result(self, prefix: str) -> dict[str, float]:
-        return {f"{prefix}{k}": v / max(self.count, 1) for k, v in self.sums.items()}
+        return {f"{prefix}{k}": float(v) / max(self.count, 1) for k, v in self.sums.items()}
 
 
 def _run_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
                metrics: dict[str, Metric], optimizer: torch.optim.Optimizer | None,
                scheduler: Any, history: History, bar: Any, deadline: float | None) -> tuple[dict[str, float], bool]:
-    """One pass over ``loader``; trains when an optimizer is given. Returns (means, stopped early)."""
+    """One pass over ``loader``; trains when an optimizer is given. Returns (means, stopped early).
+
+    Per step the loop reads one number back from the device (the loss, to check it is finite and
+    to draw the curve); everything else stays on the device until the epoch ends.
+    """
     training = optimizer is not None
     means = _Means()
     for inputs, targets in loader:
         inputs, targets = to_device(inputs, device), to_device(targets, device)
         with torch.set_grad_enabled(training):
             loss, outputs = _losses(model, inputs, targets, loss_fn)
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"the loss became {loss.item()}; lower the learning rate (lr)")
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"the loss became {loss_value}; lower the learning rate (lr)")
         if training:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            history.step_losses.append(loss.item())
-        values = {"loss": loss.item()}
+            history.step_losses.append(loss_value)
+        values: dict[str, Any] = {"loss": loss_value}
         if outputs is not None and metrics:
             with torch.no_grad():
-                values.update({name: float(fn(outputs, targets)) for name, fn in metrics.items()})
+                values.update({name: fn(outputs, targets) for name, fn in metrics.items()})
         means.add(values, _batch_size(inputs))
         if bar is not None:
+            bar.set_postfix_str(f"loss={loss_value:.3f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(loss=f"{values['loss']:.3f}", refresh=False)
         if deadline is not None and time.perf_counter() > deadline:
             return means.result(""), True
+    if means.count == 0:
+        raise ValueError("a data loader gave no batches; check its dataset is not empty "
+                         "(and drop_last=False when it holds fewer items than one batch)")
     return means.result(""), False
 
 
@@ -212,6 +243,43 @@ def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str | None, lr: 
     raise ValueError(f"schedule must be 'onecycle', 'cosine' or None, got {schedule!r}")
 
 
+def _check_fit_arguments(model: Any, train_loader: Any, val_loader: Any, epochs: Any, loss_fn: Any,
+                         metrics: Any, evaluate: Any, lr: Any, weight_decay: Any, mode: Any,
+                         max_seconds: Any, checkpoint: Any) -> None:
+    """ValueError/TypeError naming the argument, what was expected and what came in."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
+        if loader is not None and not isinstance(loader, Iterable):
+            raise TypeError(f"{name} must be an iterable of (inputs, targets) batches such as a DataLoader, "
+                            f"got {type(loader).__name__}")
+    if train_loader is None:
+        raise TypeError("train_loader must be an iterable of (inputs, targets) batches, got None")
+    if hasattr(train_loader, "__len__") and len(train_loader) == 0:
+        raise ValueError("train_loader has no batches; check its dataset is not empty "
+                         "(and drop_last=False when it holds fewer items than one batch)")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    for name, fn in (("loss_fn", loss_fn), ("evaluate", evaluate)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be callable or None, got {type(fn).__name__}")
+    if metrics is not None and (not isinstance(metrics, Mapping) or not all(callable(f) for f in metrics.values())):
+        raise TypeError("metrics must be a dict {name: fn(outputs, targets) -> number}, "
+                        f"got {type(metrics).__name__}: {metrics!r}")
+    for name, value, low in (("lr", lr, 0.0), ("weight_decay", weight_decay, None)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                (value <= low if low is not None else value < 0):
+            expected = "a positive number" if low is not None else "a number >= 0"
+            raise ValueError(f"{name} must be {expected}, got {value!r}")
+    if mode not in (None, "min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or None (chosen from the monitor's name), got {mode!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or max_seconds <= 0):
+        raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, Path)):
+        raise TypeError(f"checkpoint must be a file path (str or Path) or None, got {type(checkpoint).__name__}")
+
+
 def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = None, *, epochs: int = 5,
         loss_fn: Callable | None = None, metrics: dict[str, Metric] | None = None,
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None, lr: float = 1e-3,
@@ -219,35 +287,39 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         schedule: str | None = "onecycle", device: str | torch.device | None = None, seed: int | None = 0,
         checkpoint: str | Path | None = None, monitor: str | None = None, mode: str | None = None,
         restore_best: bool = True, max_seconds: float | None = None, progress: bool = True,
-        live_plot: bool = False) -> History:
+        live_plot: bool = False, channels_last: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; validate after each.
 
     Args:
         model: any ``nn.Module``; see the module docstring for the two kinds.
         train_loader, val_loader: iterables of ``(inputs, targets)`` batches.
         loss_fn: ``loss_fn(outputs, targets) -> scalar``; ``None`` if the model returns losses.
-        metrics: ``{name: fn(outputs, targets) -> float}``, averaged over each epoch.
+        metrics: ``{name: fn(outputs, targets) -> number}``, averaged over each epoch (weighted by
+            batch size) on the training batches and on ``val_loader``.
         evaluate: ``evaluate(model) -> {name: value}``, called after each epoch in eval mode
             (for scores that need the whole split, such as mAP); keys are prefixed ``val_``.
-        lr, weight_decay, optimizer, schedule: AdamW (or SGD) with a one-cycle schedule.
+        lr, weight_decay, optimizer, schedule: AdamW (or SGD) with a one-cycle schedule whose
+            peak learning rate is ``lr``.
+        device: ``None`` or ``"auto"`` picks CUDA, then MPS, then the CPU.
         seed: seeds Python, NumPy and torch before building anything random (None: don't).
         checkpoint: file that keeps the best weights (by ``monitor``), written atomically.
-        monitor, mode: the value that decides "best", default ``val_loss`` (min).
+        monitor, mode: the value that decides "best", default ``val_loss`` (min), or
+            ``train_loss`` without validation.
         restore_best: load the best weights back into ``model`` at the end.
         max_seconds: stop early once training has taken this long.
-        progress: show a progress bar; live_plot: redraw the curves after every epoch.
+        progress: show a progress bar; live_plot: redraw the curves after every epoch (Jupyter).
+        channels_last: store 4-D tensors as (N, H, W, C) in memory, which makes convolutions
+            faster on CPUs and recent GPUs; inputs keep their shape, only their layout changes.
 
     Returns:
         The :class:`History` of the run.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    _check_fit_arguments(model, train_loader, val_loader, epochs, loss_fn, metrics, evaluate, lr,
+                         weight_decay, mode, max_seconds, checkpoint)
     if seed is not None:
         seed_everything(seed)
     device = pick_device(device)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
     metrics = dict(metrics or {})
     monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
     mode = mode or ("min" if monitor.endswith("loss") else "max")
@@ -255,35 +327,29 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
                       checkpoint=str(checkpoint) if checkpoint is not None else None)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
     steps_per_epoch = len(train_loader) if hasattr(train_loader, "__len__") else 0
+    if schedule is not None and not steps_per_epoch:
+        raise ValueError(f"schedule={schedule!r} needs to know the number of steps, but train_loader has no len(); "
+                         "use a DataLoader or schedule=None")
     scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch)
     deadline = time.perf_counter() + max_seconds if max_seconds else None
     best_value, best_state = None, None
     bar = tqdm(total=epochs * steps_per_epoch or None, desc="training", unit="step", disable=not progress)
     try:
         for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            train_means, stopped = _run_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler,
-                                              history, bar, deadline)
-            record = {"epoch": epoch, **{f"train_{k}": v for k, v in train_means.items()},
-                      "lr": opt.param_groups[0]["lr"]}
-            record["seconds"] = time.perf_counter() - start
-            model.eval()
-            if val_loader is not None and loss_fn is not None:
-                val_means, _ = _run_epoch(model, val_loader, device, loss_fn, metrics, None, None, history, None, None)
-                record.update({f"val_{k}": v for k, v in val_means.items()})
-            if evaluate is not None:
-                with torch.no_grad():
-                    record.update({f"val_{k}": float(v) for k, v in evaluate(model).items()})
+            record, stopped = _train_and_validate(model, train_loader, val_loader, device, loss_fn, metrics,
+                                                  evaluate, opt, scheduler, history, bar, deadline)
+            record = {"epoch": epoch, **record}
             history.epochs.append(record)
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("val_")} or
                             {"loss": f"{record['train_loss']:.3f}"})
-            value = record.get(monitor)
-            if value is not None and (best_value is None or (value < best_value if mode == "min" else value > best_value)):
+            if monitor not in record:
+                raise ValueError(f"monitor={monitor!r} is not among the values fit records: {sorted(record)}")
+            value = record[monitor]
+            if best_value is None or (value < best_value if mode == "min" else value > best_value):
                 best_value = value
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 if checkpoint is not None:
-                    save_checkpoint(model, checkpoint, epoch=epoch, **{monitor: float(value)})
+                    save_checkpoint(model, checkpoint, epoch=epoch, monitor=monitor, **{monitor: float(value)})
             if live_plot:
                 _redraw(history)
             if stopped:
@@ -296,23 +362,53 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     return history
 
 
+def _train_and_validate(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None,
+                        device: torch.device, loss_fn: Callable | None, metrics: dict[str, Metric],
+                        evaluate: Callable | None, opt: torch.optim.Optimizer, scheduler: Any,
+                        history: History, bar: Any, deadline: float | None) -> tuple[dict[str, float], bool]:
+    """One epoch: train, then score on ``val_loader`` and ``evaluate``. Returns (record, stopped early)."""
+    start = time.perf_counter()
+    model.train()
+    train_means, stopped = _run_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler,
+                                      history, bar, deadline)
+    record = {**{f"train_{k}": v for k, v in train_means.items()}, "lr": opt.param_groups[0]["lr"],
+              "seconds": time.perf_counter() - start}
+    model.eval()
+    if val_loader is not None and loss_fn is not None:
+        val_means, _ = _run_epoch(model, val_loader, device, loss_fn, metrics, None, None, history, None, None)
+        record.update({f"val_{k}": v for k, v in val_means.items()})
+    if evaluate is not None:
+        with torch.no_grad():
+            record.update({f"val_{k}": float(v) for k, v in evaluate(model).items()})
+    return record, stopped
+
+
 _live_handle: Any = None
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where ``display`` draws figures), False in plain Python."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _redraw(history: History) -> None:
     """Update one figure of the curves in place (in Jupyter), instead of printing a new one per epoch."""
     global _live_handle
+    if not _in_notebook():
+        return
     import matplotlib.pyplot as plt
+    from IPython.display import display
 
     from .plot import plot_history
 
     fig = plot_history(history)
-    try:
-        from IPython.display import display
-        if _live_handle is None or len(history.epochs) == 1:
-            _live_handle = display(fig, display_id=True)
-        else:
-            _live_handle.update(fig)
-    except ImportError:
-        pass
+    if _live_handle is None or len(history.epochs) == 1:
+        _live_handle = display(fig, display_id=True)
+    else:
+        _live_handle.update(fig)
     plt.close(fig)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cvlearn import bench
-from cvlearn.recipes import RECIPES
+from cvlearn.recipes import COURSE, RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def quick_run(tmp_path_factory):
 def test_quick_bench_runs_every_recipe(quick_run):
     code, results, _ = quick_run
     assert code == 0
-    assert [r["recipe"] for r in results["recipes"]] == list(RECIPES)
+    assert [r["recipe"] for r in results["recipes"]] == list(COURSE)
     for record in results["recipes"]:
         assert {"train_s", "eval_s", "peak_rss_mb", "params", "images_per_s", "torch", "threads"} <= set(record)
         assert record["peak_rss_mb"] > 50 and record["params"] > 0
@@ -40,6 +40,18 @@ def test_report_is_a_markdown_table_with_the_machine(quick_run):
     assert md.startswith("# Benchmark results") and "cvlearn bench --quick --compare`" in md
     assert "| dataset | samples_per_s |" in md and results["machine"]["cores"] >= 1
     assert "quick smoke run" in md
+
+
+def test_every_comparison_is_reported(quick_run):
+    _, results, md = quick_run
+    names = [r["comparison"] for r in results["compare"]]
+    for expected in ("render vs train", "cvlearn.train.fit vs a bare", "mAP: cvlearn vs pycocotools", "Mask R-CNN ours vs torchvision"):
+        assert any(n.startswith(expected) for n in names), f"no comparison {expected!r} in {names}"
+    assert all({"ours", "baseline", "ratio", "note"} <= set(r) for r in results["compare"])
+
+
+def test_the_course_recipes_are_registered():
+    assert set(COURSE) < set(RECIPES) and "instance_stock" in set(RECIPES) - set(COURSE)
 
 
 def test_unknown_recipe_is_a_clear_error(capsys):

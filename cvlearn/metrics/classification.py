@@ -46,3 +46,26 @@ def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_class
                              f"got values from {int(t.min())} to {int(t.max())}")
     counts = torch.bincount(targets * num_classes + preds, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes)
+
+
+def cluster_agreement(clusters: torch.Tensor, targets: torch.Tensor) -> float:
+    """How well clusters found without labels match the true classes (cluster *purity*).
+
+    clusters: (N,) cluster ids (0..K-1, in any order: k-means does not know which is "cat");
+    targets: (N,) class indices. Each cluster is named after its most common class; the result
+    is the share of items whose class is their cluster's name. 1.0: every cluster is one class;
+    for two balanced classes and two clusters, 0.5 means the clusters ignore the classes.
+    """
+    clusters = torch.as_tensor(clusters).long().reshape(-1)
+    targets = torch.as_tensor(targets).long().reshape(-1)
+    if clusters.shape != targets.shape:
+        raise ValueError(f"clusters and targets must have the same number of items: "
+                         f"got {clusters.numel()} and {targets.numel()}")
+    if targets.numel() == 0:
+        raise ValueError("cluster agreement of an empty set is undefined: targets is empty")
+    for name, t in (("clusters", clusters), ("targets", targets)):
+        if t.min() < 0:
+            raise ValueError(f"{name} must be non-negative indices, got a minimum of {int(t.min())}")
+    num_classes = int(targets.max()) + 1
+    counts = torch.bincount(clusters * num_classes + targets, minlength=(int(clusters.max()) + 1) * num_classes)
+    return counts.reshape(-1, num_classes).max(1).values.sum().item() / targets.numel()

@@ -4,14 +4,18 @@ Each recipe loads its toy dataset, builds its model, trains it with :func:`cvlea
 and scores it on the held-out test split, returning a :class:`Result`. The notebook uses the
 same configuration, so ``cvlearn bench`` and the notebook's scorecard report the same numbers.
 
-``RECIPES`` maps a name ("classification", "localisation", ...) to its function; a recipe
-function takes keyword arguments ``quick`` (a seconds-long smoke run for tests), ``seed`` and
-``progress``.
+Run one as ``cvlearn.recipes.classification()`` (each recipe module is callable and runs its
+recipe; its configuration stays at ``cvlearn.recipes.classification.CONFIG``), by name as
+``RECIPES["classification"]()``, or from a shell as ``cvlearn bench --only classification``.
+A recipe function takes keyword arguments ``quick`` (a seconds-long smoke run for tests),
+``seed`` and ``progress``. ``COURSE`` lists the recipes the notebooks train, the ones
+``cvlearn bench`` runs by default.
 """
 
 from __future__ import annotations
 
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -48,6 +52,7 @@ class Result:
 
 RecipeFn = Callable[..., Result]
 RECIPES: dict[str, RecipeFn] = {}
+COURSE = ("classification", "localisation", "detection", "detection_fasterrcnn", "semantic", "instance")
 
 
 def register(name: str) -> Callable[[RecipeFn], RecipeFn]:
@@ -73,3 +78,19 @@ class Stopwatch:
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+class RecipeModule(types.ModuleType):
+    """A recipe module that can be called: ``recipes.detection(quick=True)`` runs the module's
+    function of the same name. The module stays a module, so ``recipes.detection.DETECTOR`` and
+    ``from cvlearn.recipes.detection import DETECTOR`` keep working."""
+
+    def __call__(self, **kwargs: Any) -> Result:
+        return getattr(self, self.__name__.rpartition(".")[2])(**kwargs)
+
+
+from . import classification, detection, instance, localisation, semantic  # noqa: E402
+
+# Swapping a module's class is the documented way to give a module behaviour (here: calling it).
+for _module in (classification, localisation, detection, semantic, instance):
+    _module.__class__ = RecipeModule

@@ -1,0 +1,180 @@
+"""Detection: the threshold explorer's pure functions, failure analysis, the new plots, and the
+exercise checkers (each accepts the worked solution and rejects a wrong answer with a hint)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from torchvision.ops import nms
+
+from cvlearn import plot
+from cvlearn.exercises.detection import check_average_precision, check_class_aware_nms, check_encode_offsets
+from cvlearn.metrics.detection import OUTCOMES, detection_outcomes
+from cvlearn.widgets.detection import apply_thresholds, threshold_counts, threshold_explorer, threshold_picture
+
+CLASSES = ("background", "apple", "orange")
+TARGET = {"boxes": torch.tensor([[10.0, 10.0, 30.0, 30.0], [50.0, 50.0, 70.0, 70.0], [5.0, 60.0, 20.0, 80.0]]),
+          "labels": torch.tensor([1, 2, 1])}
+CANDIDATES = {
+    "boxes": torch.tensor([[10.0, 10.0, 30.0, 30.0],   # 0 apple, correct
+                           [11.0, 10.0, 31.0, 30.0],   # 1 apple, a duplicate of 0
+                           [50.0, 50.0, 70.0, 70.0],   # 2 called apple, is an orange: wrong class
+                           [80.0, 0.0, 90.0, 10.0],    # 3 nothing there: background
+                           [12.0, 10.0, 32.0, 30.0]]),  # 4 another duplicate, low score
+    "scores": torch.tensor([0.9, 0.8, 0.7, 0.6, 0.2]),
+    "labels": torch.tensor([1, 1, 1, 2, 1]),
+}
+
+
+def test_apply_thresholds_drops_unconfident_boxes_and_duplicates():
+    kept = apply_thresholds(CANDIDATES, 0.5, 0.5)
+    assert kept["scores"].tolist() == pytest.approx([0.9, 0.7, 0.6])
+    keep_all = apply_thresholds(CANDIDATES, 0.0, 1.0)
+    assert len(keep_all["scores"]) == 5
+    assert len(apply_thresholds(CANDIDATES, 0.95, 0.5)["scores"]) == 0
+    with pytest.raises(ValueError, match="score_thresh must be a number between 0 and 1"):
+        apply_thresholds(CANDIDATES, 1.5, 0.5)
+    with pytest.raises(ValueError, match="nms_thresh"):
+        apply_thresholds(CANDIDATES, 0.5, "high")
+
+
+def test_detection_outcomes_name_every_kind_of_mistake():
+    outcomes, missed = detection_outcomes(CANDIDATES, TARGET)
+    assert outcomes == ["correct", "duplicate", "wrong class", "background", "duplicate"]
+    assert missed.tolist() == [False, True, True]
+    poor = {"boxes": torch.tensor([[18.0, 10.0, 38.0, 30.0]]), "scores": torch.tensor([0.5]),
+            "labels": torch.tensor([1])}
+    assert detection_outcomes(poor, TARGET)[0] == ["poor box"]
+    empty = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
+    outcomes, missed = detection_outcomes(CANDIDATES, empty)
+    assert set(outcomes) == {"background"} and len(missed) == 0
+
+
+def test_threshold_counts_trade_precision_for_recall():
+    loose = threshold_counts([CANDIDATES] * 2, [TARGET] * 2, 0.0, 1.0)
+    strict = threshold_counts([CANDIDATES] * 2, [TARGET] * 2, 0.5, 0.5)
+    assert loose["duplicate"] == 4 and strict["duplicate"] == 0
+    assert strict["precision"] > loose["precision"] and strict["recall"] == loose["recall"] == pytest.approx(1 / 3)
+    assert set(OUTCOMES) <= set(strict) and strict["missed"] == 4
+    with pytest.raises(ValueError, match="pair up"):
+        threshold_counts([CANDIDATES], [TARGET] * 2, 0.5, 0.5)
+
+
+def test_threshold_picture_and_explorer():
+    image = torch.zeros(3, 96, 96, dtype=torch.uint8)
+    counts, fig = threshold_picture(image, CANDIDATES, TARGET, 0.5, 0.5, CLASSES)
+    assert counts == {"correct": 1, "duplicate": 0, "wrong class": 1, "poor box": 0, "background": 1, "missed": 2}
+    plt.close(fig)
+    panel = threshold_explorer([image] * 2, [CANDIDATES] * 2, [TARGET] * 2, CLASSES)
+    picture, score, nms_slider = panel.children[0].children
+    score.value = 0.1
+    nms_slider.value = 0.9
+    assert picture.max == 1
+    with pytest.raises(ValueError, match="one set of candidates"):
+        threshold_explorer([image], [CANDIDATES] * 2, [TARGET] * 2, CLASSES)
+    plt.close("all")
+
+
+def test_detection_plots():
+    image = torch.zeros(3, 96, 96, dtype=torch.uint8)
+    outcomes, missed = detection_outcomes(CANDIDATES, TARGET)
+    fig = plot.show_detection_outcomes(image, CANDIDATES, TARGET, outcomes, missed, CLASSES)
+    assert len(fig.axes[0].patches) == 5 + 2
+    fig = plot.show_grid(image, 8, points=torch.rand(10, 2) * 96, anchors=TARGET["boxes"])
+    assert len(fig.axes[0].patches) == 3
+    fig = plot.plot_precision_recall([(np.array([1.0, 0.5]), np.array([0.5, 0.5]))], ["apple"], [np.ones(101)])
+    assert fig.axes[0].get_xlabel() == "recall"
+    plt.close("all")
+
+
+# Worked solutions, the same as in notebook 03.
+
+def encode_solution(boxes, anchors):
+    bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    aw, ah = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    dx = ((boxes[:, 0] + bw / 2) - (anchors[:, 0] + aw / 2)) / aw
+    dy = ((boxes[:, 1] + bh / 2) - (anchors[:, 1] + ah / 2)) / ah
+    return torch.stack([dx, dy, torch.log(bw / aw), torch.log(bh / ah)], dim=1)
+
+
+def class_aware_nms_solution(boxes, scores, labels, iou_threshold):
+    keep = []
+    for label in labels.unique():
+        of_class = torch.nonzero(labels == label).squeeze(1)
+        keep.append(of_class[nms(boxes[of_class], scores[of_class], iou_threshold)])
+    keep = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.int64)
+    return keep[scores[keep].argsort(descending=True, stable=True)]
+
+
+def average_precision_solution(matched, num_gt):
+    hits = np.asarray(matched, dtype=float)
+    true_positives = np.cumsum(hits)
+    precision = true_positives / np.arange(1, len(hits) + 1)
+    recall = true_positives / num_gt
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    total = 0.0
+    for r in np.linspace(0, 1, 101):
+        reached = np.nonzero(recall >= r)[0]
+        total += envelope[reached[0]] if len(reached) else 0.0
+    return total / 101
+
+
+def test_checkers_accept_the_worked_solutions(capsys):
+    assert check_encode_offsets(encode_solution)
+    assert check_class_aware_nms(class_aware_nms_solution)
+    assert check_average_precision(average_precision_solution)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_encode_checker_rejects_with_a_hint():
+    for answer, hint in [
+        (lambda b, a: encode_solution(a, b), "wrong way round"),
+        (lambda b, a: torch.cat([encode_solution(b, a)[:, :2], ((b[:, 2:] - b[:, :2]) / (a[:, 2:] - a[:, :2]))], 1),
+         "must be a log"),
+        (lambda b, a: torch.cat([(b[:, :2] - a[:, :2]) / (a[:, 2:] - a[:, :2]), encode_solution(b, a)[:, 2:]], 1),
+         "centres, not corners"),
+        (lambda b, a: encode_solution(b, a)[:, :2], "four offsets per box"),
+        ("not a function", "expected a function"),
+    ]:
+        feedback = check_encode_offsets(answer, quiet=True)
+        assert not feedback and hint in feedback.message, feedback.message
+
+
+def test_nms_checker_rejects_with_a_hint():
+    def unsorted(boxes, scores, labels, t):
+        keep = class_aware_nms_solution(boxes, scores, labels, t)
+        return keep.flip(0) if len(keep) > 1 else keep
+
+    for answer, hint in [
+        (lambda boxes, scores, labels, t: nms(boxes, scores, t), "plain NMS"),
+        (unsorted, "wrong order"),
+        (lambda boxes, scores, labels, t: torch.ones(len(boxes), dtype=torch.bool), "not a mask"),
+        (lambda boxes, scores, labels, t: 1 / 0, "ZeroDivisionError"),
+    ]:
+        feedback = check_class_aware_nms(answer, quiet=True)
+        assert not feedback and hint in feedback.message, feedback.message
+
+
+def test_average_precision_checker_rejects_with_a_hint():
+    def no_envelope(matched, num_gt):
+        hits = np.asarray(matched, dtype=float)
+        if len(hits) == 0:
+            return 0.0
+        precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+        recall = np.cumsum(hits) / num_gt
+        at = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+        return float(np.where(at < len(hits), precision[np.minimum(at, len(hits) - 1)], 0).mean())
+
+    for answer, hint in [
+        (no_envelope, "upper envelope"),
+        (lambda matched, num_gt: float(np.mean(matched)) if matched else 0.0, "precision"),
+        (lambda matched, num_gt: "high", "expected a number"),
+    ]:
+        feedback = check_average_precision(answer, quiet=True)
+        assert not feedback and hint in feedback.message, feedback.message
+
+
+def test_checker_prints_one_line(capsys):
+    check_average_precision(lambda matched, num_gt: 0.5)
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and out.count("\n") == 1
