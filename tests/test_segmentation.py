@@ -10,7 +10,7 @@ import torch
 from cvlearn.metrics import confusion_matrix
 from cvlearn.metrics.segmentation import (boundary_mask, iou_from_confusion, match_clusters, mean_iou,
                                           per_class_iou, pixel_accuracy, segmentation_scores)
-from cvlearn.models.segmentation import FCN, UNet, colour_clusters, median_frequency_weights, predict
+from cvlearn.models.segmentation import FCN, UNet, colour_clusters, median_frequency_weights, predict_classes
 from cvlearn.recipes import RECIPES, count_parameters
 from cvlearn.recipes.semantic import CONFIGS, UNET, SegmentationConfig, SegmentationPairs, make_loader, make_loss
 
@@ -145,7 +145,7 @@ def test_unet_size_and_training_step():
 
 def test_predict_gives_class_maps_from_uint8_images():
     images = torch.randint(0, 256, (5, 3, 17, 19), dtype=torch.uint8)
-    maps = predict(FCN(4, width=4), images, batch_size=2)
+    maps = predict_classes(FCN(4, width=4), images, batch_size=2)
     assert maps.shape == (5, 17, 19) and maps.dtype == torch.int64 and int(maps.max()) < 4
 
 

@@ -10,6 +10,7 @@ passes. One submodule per notebook.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 
 @dataclass
@@ -32,3 +33,17 @@ def verdict(passed: bool, message: str, quiet: bool = False) -> Feedback:
     if not quiet:
         print(feedback)
     return feedback
+
+
+def run_answer(fn: Callable, *args: Any) -> tuple[Any, str | None]:
+    """``(fn(*args), None)``, or ``(None, problem)`` with what went wrong in one line.
+
+    Checkers call the learner's function through this, so a typo in an answer becomes a ✗ with
+    a hint instead of a traceback from inside the checker.
+    """
+    if not callable(fn):
+        return None, f"expected a function, got {type(fn).__name__}"
+    try:
+        return fn(*args), None
+    except Exception as err:  # the learner's code may fail in any way; report it, don't crash
+        return None, f"it raised {type(err).__name__}: {err}"

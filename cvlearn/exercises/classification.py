@@ -16,23 +16,13 @@ from typing import Any, Callable
 import torch
 
 from ..metrics.classification import cluster_agreement
-from . import Feedback, verdict
+from . import Feedback, run_answer, verdict
 
 SHORTCUT_SIZE = 6
 """Side in pixels of the red square :func:`check_colour_shortcut` expects in each dog's top-left corner."""
 SHORTCUT_COLOUR = (255, 0, 0)
 DOG = 1
 """Index of "dog" in toy-pets' classes ``("cat", "dog")``."""
-
-
-def _call(fn: Callable, *args: Any) -> tuple[Any, str | None]:
-    """``fn(*args)`` and no problem, or None and the error in one line."""
-    if not callable(fn):
-        return None, f"expected a function, got {type(fn).__name__}"
-    try:
-        return fn(*args), None
-    except Exception as err:  # the learner's code may fail in any way; report it, don't crash
-        return None, f"it raised {type(err).__name__}: {err}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,7 +55,7 @@ def _accuracy_hint(answer: Any, logits: torch.Tensor, targets: torch.Tensor, exp
 def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], quiet: bool = False) -> Feedback:
     """``fn(logits (N, C), targets (N,)) -> float``: the share of pictures whose top class is right."""
     for logits, targets, expected in ACCURACY_CASES:
-        answer, problem = _call(fn, logits.clone(), targets.clone())
+        answer, problem = run_answer(fn, logits.clone(), targets.clone())
         if problem:
             return verdict(False, f"accuracy: {problem}", quiet)
         try:
@@ -114,7 +104,7 @@ def check_conv_output_size(fn: Callable[[int, int, int, int], int], quiet: bool 
     """``fn(size, kernel, stride, padding) -> int``: the output side of a square convolution."""
     answers = []
     for case in CONV_CASES:
-        answer, problem = _call(fn, *case)
+        answer, problem = run_answer(fn, *case)
         if problem:
             return verdict(False, f"conv output size: {problem}", quiet)
         answer = _as_whole_number(answer)
@@ -153,7 +143,7 @@ def check_colour_shortcut(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     picture has a pure red ``SHORTCUT_SIZE``-pixel square in its top-left corner, cats untouched."""
     images, labels = _shortcut_cases()
     original = images.clone()
-    answer, problem = _call(fn, images, labels)
+    answer, problem = run_answer(fn, images, labels)
     if problem:
         return verdict(False, f"colour shortcut: {problem}", quiet)
     if not torch.equal(images, original):
@@ -204,7 +194,7 @@ def check_cluster_agreement(fn: Callable[[torch.Tensor, torch.Tensor], float], q
     class; the share of items whose class is their cluster's name."""
     for clusters, classes in CLUSTER_CASES:
         expected = cluster_agreement(clusters, classes)
-        answer, problem = _call(fn, clusters.clone(), classes.clone())
+        answer, problem = run_answer(fn, clusters.clone(), classes.clone())
         if problem:
             return verdict(False, f"cluster agreement: {problem}", quiet)
         try:

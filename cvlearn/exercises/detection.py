@@ -18,8 +18,7 @@ from torchvision.ops import batched_nms, nms
 
 from ..boxes import decode, encode
 from ..metrics.detection import average_precision, interpolated_precision, precision_recall
-from . import Feedback, verdict
-from .classification import _call
+from . import Feedback, run_answer, verdict
 
 
 def _as_tensor(answer: Any, dtype: torch.dtype) -> tuple[torch.Tensor | None, str | None]:
@@ -46,8 +45,7 @@ OFFSET_CASES = [
 
 
 def _offset_hint(out: torch.Tensor, boxes: torch.Tensor, anchors: torch.Tensor) -> str:
-    bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    aw, ah = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
+    bw, aw = boxes[:, 2] - boxes[:, 0], anchors[:, 2] - anchors[:, 0]
     expected = encode(boxes, anchors)
     if torch.allclose(out, encode(anchors, boxes), atol=1e-4):
         return "the arguments are the wrong way round: encode the *box* relative to the *anchor*"
@@ -73,7 +71,7 @@ def check_encode_offsets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     decoding it must give the boxes back.
     """
     for name, boxes, anchors in OFFSET_CASES:
-        answer, problem = _call(fn, boxes.clone(), anchors.clone())
+        answer, problem = run_answer(fn, boxes.clone(), anchors.clone())
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         out, problem = _as_tensor(answer, torch.float32)
@@ -125,7 +123,7 @@ def check_class_aware_nms(fn: Callable[..., torch.Tensor], quiet: bool = False) 
     """``fn(boxes, scores, labels, iou_threshold) -> keep``: indices (int64) of the boxes kept,
     best score first, where NMS runs within each class; equal to ``torchvision.ops.batched_nms``."""
     for name, boxes, scores, labels, threshold in _nms_cases():
-        answer, problem = _call(fn, boxes.clone(), scores.clone(), labels.clone(), threshold)
+        answer, problem = run_answer(fn, boxes.clone(), scores.clone(), labels.clone(), threshold)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         try:
@@ -176,7 +174,7 @@ def check_average_precision(fn: Callable[[list[bool], int], float], quiet: bool 
     """``fn(matched, num_gt) -> AP``: ``matched`` lists hit (True) or miss for detections sorted
     best score first, ``num_gt`` counts the boxes; COCO's 101-point interpolated AP."""
     for name, matched, num_gt in AP_CASES:
-        answer, problem = _call(fn, list(matched), num_gt)
+        answer, problem = run_answer(fn, list(matched), num_gt)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         try:

@@ -16,8 +16,7 @@ import torch
 from torchvision.ops import roi_align
 
 from ..metrics.instance import mask_iou
-from . import Feedback, verdict
-from .classification import _call
+from . import Feedback, run_answer, verdict
 
 
 def _tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:
@@ -62,7 +61,7 @@ def check_semantic_from_instances(fn: Callable[[torch.Tensor, torch.Tensor], tor
     """``fn(masks: (N, H, W) bool, labels: (N,) int64) -> (H, W) int64``: each object's pixels
     hold its class, every other pixel 0 (background)."""
     for name, masks, labels in _semantic_cases():
-        answer, problem = _call(fn, masks.clone(), labels.clone())
+        answer, problem = run_answer(fn, masks.clone(), labels.clone())
         out, problem = (None, problem) if problem else _tensor(answer)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
@@ -104,7 +103,7 @@ def _iou_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
 def check_mask_iou(fn: Callable[[torch.Tensor, torch.Tensor], Any], quiet: bool = False) -> Feedback:
     """``fn(a: (H, W) bool, b: (H, W) bool) -> float``: pixels in both / pixels in either."""
     for name, a, b in _iou_cases():
-        answer, problem = _call(fn, a.clone(), b.clone())
+        answer, problem = run_answer(fn, a.clone(), b.clone())
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         try:
@@ -166,7 +165,7 @@ def check_roi_align(fn: Callable[[torch.Tensor, torch.Tensor, int, int], torch.T
     -> (C, size, size)`` must equal ``torchvision.ops.roi_align(..., spatial_scale=1 / stride,
     sampling_ratio=1, aligned=False)``, the RoIAlign inside our Mask R-CNN."""
     for name, feature, box, stride, size in _roi_cases():
-        answer, problem = _call(fn, feature.clone(), box.clone(), stride, size)
+        answer, problem = run_answer(fn, feature.clone(), box.clone(), stride, size)
         out, problem = (None, problem) if problem else _tensor(answer)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)

@@ -16,8 +16,7 @@ import torch
 from torchvision.ops import box_convert, generalized_box_iou
 
 from ..metrics.localisation import paired_iou
-from . import Feedback, verdict
-from .classification import _call
+from . import Feedback, run_answer, verdict
 
 
 def _as_float_tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:
@@ -74,7 +73,7 @@ def check_xywh_to_xyxy(fn: Callable[[torch.Tensor], torch.Tensor], quiet: bool =
     leaving its input unchanged."""
     for name, boxes in XYWH_CASES:
         given = boxes.clone()
-        answer, problem = _call(fn, given)
+        answer, problem = run_answer(fn, given)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         if not torch.equal(given, boxes):
@@ -118,7 +117,7 @@ def check_giou(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], quiet: 
     """``fn(boxes1: (N, 4), boxes2: (N, 4)) -> (N,)`` generalised IoU of each row pair (XYXY),
     as the diagonal of ``torchvision.ops.generalized_box_iou``."""
     for name, boxes1, boxes2 in GIOU_CASES:
-        answer, problem = _call(fn, boxes1.clone(), boxes2.clone())
+        answer, problem = run_answer(fn, boxes1.clone(), boxes2.clone())
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         out, problem = _as_float_tensor(answer)
@@ -171,7 +170,7 @@ def check_flip(fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, to
     """``fn(image: (3, H, W), box: (4,) XYXY pixels) -> (image, box)`` mirrored left-right, as
     torchvision's ``horizontal_flip`` does to an image and its ``BoundingBoxes``."""
     for name, image, box in _flip_cases():
-        answer, problem = _call(fn, image.clone(), box.clone())
+        answer, problem = run_answer(fn, image.clone(), box.clone())
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         if not isinstance(answer, (tuple, list)) or len(answer) != 2:

@@ -7,24 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..metrics.segmentation import iou_from_confusion
 from ..models.segmentation import median_frequency_weights
-from . import Feedback, verdict
-
-
-def _call(fn: Callable, *args: Any) -> tuple[Any, str | None]:
-    """``fn(*args)`` as a tensor, or ``(None, what went wrong)``."""
-    if not callable(fn):
-        return None, f"expected a function, got {type(fn).__name__}"
-    try:
-        return torch.as_tensor(fn(*args)), None
-    except Exception as err:  # the learner's code may fail in any way: report it, don't crash
-        return None, f"your function raised {type(err).__name__}: {err}"
+from . import Feedback, run_answer, verdict
 
 
 def check_transposed_conv(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor], quiet: bool = False) -> Feedback:
@@ -40,7 +30,7 @@ def check_transposed_conv(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.
     ]
     for name, x, kernel, stride in cases:
         expected = F.conv_transpose2d(x[None, None], kernel[None, None], stride=stride)[0, 0]
-        out, problem = _call(fn, x.clone(), kernel.clone(), stride)
+        out, problem = run_answer(fn, x.clone(), kernel.clone(), stride)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         if tuple(out.shape) != tuple(expected.shape):
@@ -64,7 +54,7 @@ def check_iou_from_confusion(fn: Callable[[torch.Tensor], torch.Tensor], quiet: 
     ]
     for name, matrix in cases:
         expected = iou_from_confusion(matrix)
-        out, problem = _call(fn, matrix.clone())
+        out, problem = run_answer(fn, matrix.clone())
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         if tuple(out.shape) != tuple(expected.shape):
@@ -94,7 +84,7 @@ def check_class_weights(fn: Callable[[torch.Tensor, int], torch.Tensor], quiet: 
              ("masks where class 3 has no pixel", torch.tensor([[[0, 0, 0], [1, 1, 2]]]), 4)]
     for name, masks, num_classes in cases:
         expected = median_frequency_weights(masks, num_classes)
-        out, problem = _call(fn, masks.clone(), num_classes)
+        out, problem = run_answer(fn, masks.clone(), num_classes)
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         if tuple(out.shape) != (num_classes,):

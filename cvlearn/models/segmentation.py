@@ -15,7 +15,7 @@ All take ``images: (N, 3, H, W)`` float in 0..1 and return ``logits: (N, num_cla
 any ``H, W`` of at least ``2 ** depth`` pixels, odd sizes included: every upsampling step is told
 the exact size to produce (``output_size``), so no padding or cropping is needed.
 
-Also here: :func:`predict` (class maps for a whole split), :func:`median_frequency_weights`
+Also here: :func:`predict_classes` (class maps for a whole split), :func:`median_frequency_weights`
 (class weights for the loss) and :func:`colour_clusters` (k-means on pixel colours, a baseline
 that uses no labels).
 """
@@ -179,7 +179,7 @@ def as_float_images(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 16,
+def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16,
             device: str | torch.device | None = None) -> torch.Tensor:
     """Class maps ``(N, H, W) int64`` for ``images: (N, 3, H, W)`` (uint8, or float 0..1), in batches.
 

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from .. import data
 from ..metrics.classification import confusion_matrix
 from ..metrics.segmentation import segmentation_scores
-from ..models.segmentation import FCN, UNet, as_float_images, median_frequency_weights, predict
+from ..models.segmentation import FCN, UNet, as_float_images, median_frequency_weights, predict_classes
 from ..train import History, fit, seed_everything
 from . import Result, Stopwatch, count_parameters, register
 
@@ -111,7 +111,7 @@ def make_loss(config: SegmentationConfig, train: data.ToyDataset) -> nn.CrossEnt
 def evaluate(model: nn.Module, dataset: data.ToyDataset) -> tuple[dict, torch.Tensor]:
     """Scores on a whole split: ``({"miou", "pixel_accuracy", "iou": {class: IoU}}, confusion (C, C))``."""
     classes = dataset.semantic_classes
-    matrix = confusion_matrix(predict(model, dataset.images), dataset.semantic_masks, len(classes))
+    matrix = confusion_matrix(predict_classes(model, dataset.images), dataset.semantic_masks, len(classes))
     return segmentation_scores(matrix, classes), matrix
 
 
