@@ -308,8 +308,9 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         restore_best: load the best weights back into ``model`` at the end.
         max_seconds: stop early once training has taken this long.
         progress: show a progress bar; live_plot: redraw the curves after every epoch (Jupyter).
-        channels_last: store 4-D tensors as (N, H, W, C) in memory, which makes convolutions
-            faster on CPUs and recent GPUs; inputs keep their shape, only their layout changes.
+        channels_last: store the model's weights as (N, H, W, C) in memory, which makes
+            convolutions faster on CPUs and recent GPUs; the batches are left as they come (the
+            first convolution's output is channels-last from then on).
 
     Returns:
         The :class:`History` of the run.

@@ -54,6 +54,14 @@ def test_the_course_recipes_are_registered():
     assert set(COURSE) < set(RECIPES) and "instance_stock" in set(RECIPES) - set(COURSE)
 
 
+def test_a_recipe_module_runs_its_recipe_when_called(data_root, monkeypatch):
+    from cvlearn import recipes
+    monkeypatch.setenv("CVLEARN_DATA", str(data_root))
+    result = recipes.localisation(quick=True, progress=False)
+    assert result.recipe == "localisation" and recipes.localisation.CONFIG.dataset == "toy-pets"
+    assert callable(recipes.instance) and recipes.instance.CONFIG.dataset == "toy-pens"
+
+
 def test_unknown_recipe_is_a_clear_error(capsys):
     assert bench.main(["--only", "alchemy"]) == 2
     assert "unknown recipe 'alchemy' for --only" in capsys.readouterr().err
