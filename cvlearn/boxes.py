@@ -311,5 +311,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= iou[i] > iou_threshold
+        # Compare in double precision, as torchvision's kernel does: comparing with a float32
+        # tensor would round the threshold (1/3 -> 0.33333334) and keep boxes it drops.
+        suppressed |= iou[i].double() > iou_threshold
     return torch.tensor(keep, dtype=torch.int64)

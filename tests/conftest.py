@@ -1,10 +1,19 @@
 """Shared fixtures: small copies of every toy dataset, rendered once per test session."""
 
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import pytest
+from hypothesis import settings
+
+# CI and `make test` draw the same examples every run, so a pass or a failure repeats;
+# HYPOTHESIS_PROFILE=explore draws fresh random examples to hunt for new edge cases.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 from cvlearn import data, toyworld
 

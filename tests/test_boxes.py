@@ -147,6 +147,14 @@ def test_nms_by_hand_agrees_with_torchvision(seed, n, threshold, tied, grid):
     assert torch.equal(B.nms(boxes, scores, threshold), tv_nms(boxes, scores, threshold))
 
 
+def test_nms_compares_iou_to_the_threshold_in_double_precision():
+    """IoU 1/3 in float32 is 0.33333334, above the double 1/3: torchvision drops the box."""
+    boxes = torch.tensor([[0.0, 0.0, 2.0, 1.0], [1.0, 0.0, 3.0, 1.0]])  # IoU = 1 / 3
+    scores = torch.tensor([0.9, 0.8])
+    assert torch.equal(B.nms(boxes, scores, 1 / 3), tv_nms(boxes, scores, 1 / 3))
+    assert B.nms(boxes, scores, 1 / 3).tolist() == [0]
+
+
 def test_nms_keeps_the_best_of_overlapping_boxes():
     boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [20.0, 20.0, 30.0, 30.0]])
     keep = B.nms(boxes, torch.tensor([0.8, 0.9, 0.5]), 0.5)
