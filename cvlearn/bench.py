@@ -67,21 +67,31 @@ def machine_info() -> dict[str, Any]:
             "platform": platform.platform(), "date": dt.date.today().isoformat()}
 
 
+def render_rate(name: str, size: int, samples: int, repeats: int = 1) -> float:
+    """Samples of toy dataset ``name`` that ``toyworld.generate`` draws per second at ``size``.
+
+    One process, so one core; after one warm-up sample, the best of ``repeats`` runs of
+    ``samples`` fresh scenes each.
+    """
+    from . import toyworld
+
+    toyworld.generate(name, "train", 0, size=size)
+    best = 0.0
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        for i in range(samples):
+            toyworld.generate(name, "train", i + repeat * samples, size=size)
+        best = max(best, samples / (time.perf_counter() - start))
+    return best
+
+
 def render_speed(names: Sequence[str] | None = None, samples: int = 300) -> list[dict[str, Any]]:
     """Toy-world samples rendered per second at 64×64 on one core, per dataset (best of 3)."""
     from . import toyworld
 
-    records = []
-    for name in names or sorted(toyworld.SPECS):
-        toyworld.generate(name, "train", 0, size=RENDER_SIZE)
-        best = 0.0
-        for repeat in range(3):
-            start = time.perf_counter()
-            for i in range(samples):
-                toyworld.generate(name, "train", i + repeat * samples, size=RENDER_SIZE)
-            best = max(best, samples / (time.perf_counter() - start))
-        records.append({"dataset": name, "size": RENDER_SIZE, "samples_per_s": round(best, 1)})
-    return records
+    return [{"dataset": name, "size": RENDER_SIZE,
+             "samples_per_s": round(render_rate(name, RENDER_SIZE, samples, repeats=3), 1)}
+            for name in names or sorted(toyworld.SPECS)]
 
 
 def run_recipe(name: str, quick: bool = False, progress: bool = False) -> dict[str, Any]:

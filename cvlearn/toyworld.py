@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever a change to this module changes what a seed draws (it keys the caches)."""
 
 STUFF_CLASSES = ("background", "sky", "grass", "road", "table")
@@ -50,10 +50,11 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 }
 """One display colour per class (Cityscapes-like), used for semantic masks and legends."""
 
-SUPERSAMPLE = 4
+SUPERSAMPLE = 3
 """Shapes are drawn at this many times the output resolution, then downsampled."""
 
 _INSTANCE_BASE = 32  # ids below this in the high-resolution id layer are stuff, above are objects
+_STUFF_ID = {name: i + 1 for i, name in enumerate(STUFF_CLASSES)}  # stuff class -> id layer value
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class Scene:
 
     ``things`` are drawn back to front; ``distractors`` (balls, plates, papers, bushes...) are
     drawn in the layer given by their ``style["over"]`` and are labelled as background.
+    ``texture_offsets``: (4, 2) row/column offsets into the shared noise bank (see :func:`_texture`).
     """
 
     dataset: str
@@ -92,7 +94,7 @@ class Scene:
     layout: dict
     things: list[Thing]
     distractors: list[Thing]
-    texture_seed: int
+    texture_offsets: list[list[int]]
 
 
 @dataclass
@@ -135,19 +137,23 @@ class _Canvas:
         self.image = Image.new("RGBX", (side, side), (*fill, fill_id))
         self._draw = ImageDraw.Draw(self.image)
 
-    def polygon(self, points: np.ndarray, colour: tuple[int, int, int], ident: int) -> None:
-        """Fill a polygon given as (K, 2) pixel coordinates."""
-        self._draw.polygon(points.ravel().tolist(), fill=(*colour, ident))
+    def fill(self, colour: tuple[int, int, int], ident: int) -> None:
+        """Paint the whole canvas (much cheaper than rasterising a polygon that covers it)."""
+        self.image.paste((*colour, ident), (0, 0, self.side, self.side))
+
+    def polygon(self, points: list[float], colour: tuple[int, int, int], ident: int) -> None:
+        """Fill a polygon given as flat pixel coordinates ``[x0, y0, x1, y1, ...]``."""
+        self._draw.polygon(points, fill=(*colour, ident))
 
     def disc(self, centre: tuple[float, float], radius: float, colour: tuple[int, int, int], ident: int) -> None:
         """Fill a circle of ``radius`` pixels around an (x, y) pixel centre."""
         (x, y), r = centre, radius
         self._draw.ellipse((x - r, y - r, x + r, y + r), fill=(*colour, ident))
 
-    def line(self, points: np.ndarray, width: float, colour: tuple[int, int, int], ident: int) -> None:
-        """Draw a thick polyline through (K, 2) pixel coordinates, with round joints."""
+    def line(self, points: list[float], width: float, colour: tuple[int, int, int], ident: int) -> None:
+        """Draw a thick polyline through flat pixel coordinates ``[x0, y0, ...]``, with round joints."""
         w = max(1, int(round(width)))
-        self._draw.line(points.ravel().tolist(), fill=(*colour, ident), width=w, joint="curve")
+        self._draw.line(points, fill=(*colour, ident), width=w, joint="curve")
 
     def area(self, ident: int, around: Thing | None = None) -> int:
         """High-resolution pixels showing ``ident``; only near ``around`` (within one object size) if given."""
@@ -159,15 +165,17 @@ class _Canvas:
             return 0
         return self.image.crop(box).getchannel(3).histogram()[ident]
 
-    def areas(self) -> list[int]:
-        """How many high-resolution pixels show each id (256 counts)."""
-        return self.image.getchannel(3).histogram()
+    def downsample(self, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """The finished canvas at ``size``: what the camera sees, and what is where.
 
-    def downsample(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(size, size, 3) uint8 area-averaged colours and (size, size) ids read at pixel centres."""
-        rgb = np.asarray(self.image.reduce(self.side // size))[..., :3]
-        ids = np.asarray(self.image.getchannel(3).resize((size, size), Image.NEAREST))
-        return rgb, ids
+        Returns (size, size, 3) uint8 area-averaged colours, (size, size) uint8 ids read at the
+        centre of each output pixel, and how many high-resolution pixels show each id (256 counts).
+        """
+        step = self.side // size
+        rgb = np.asarray(self.image.reduce(step))[..., :3]
+        id_layer = self.image.getchannel(3)
+        ids = np.asarray(id_layer)[step // 2::step, step // 2::step]
+        return rgb, ids, id_layer.histogram()
 
 
 class _Pose:
@@ -177,20 +185,39 @@ class _Pose:
         a = math.radians(thing.angle)
         s = thing.scale * side
         sx = -s if thing.flip else s
-        self.matrix = np.array([[math.cos(a) * sx, -math.sin(a) * s],
-                                [math.sin(a) * sx, math.cos(a) * s]])
-        self.origin = np.array([thing.x * side, thing.y * side])
+        # x_pixel = a * x + b * y + ox, y_pixel = c * x + d * y + oy
+        self.a, self.b, self.c, self.d = math.cos(a) * sx, -math.sin(a) * s, math.sin(a) * sx, math.cos(a) * s
+        self.ox, self.oy = thing.x * side, thing.y * side
         self.unit = s  # pixels per local unit
 
-    def __call__(self, local: np.ndarray) -> np.ndarray:
-        """(K, 2) local points to (K, 2) pixel coordinates."""
-        return np.asarray(local, dtype=np.float64) @ self.matrix.T + self.origin
+    def __call__(self, local: list | np.ndarray) -> list[float]:
+        """(K, 2) local points to flat pixel coordinates ``[x0, y0, x1, y1, ...]``, as PIL draws them.
+
+        Plain Python floats: for the few points of a shape this is several times cheaper than
+        a NumPy matrix product, and gives the same numbers.
+        """
+        a, b, c, d, ox, oy = self.a, self.b, self.c, self.d, self.ox, self.oy
+        flat: list[float] = []
+        for x, y in (local.tolist() if isinstance(local, np.ndarray) else local):
+            flat += (a * x + b * y + ox, c * x + d * y + oy)
+        return flat
 
     def point(self, x: float, y: float) -> tuple[float, float]:
-        """One local point to pixels (plain floats: cheaper than a matrix product for one point)."""
-        (a, b), (c, d) = self.matrix.tolist()
-        ox, oy = self.origin.tolist()
-        return a * x + b * y + ox, c * x + d * y + oy
+        """One local point to pixels."""
+        return self.a * x + self.b * y + self.ox, self.c * x + self.d * y + self.oy
+
+    def ellipse(self, cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> list[float]:
+        """Flat pixel coordinates of the 28-point ellipse :func:`_ellipse` describes in local units.
+
+        The ellipse's own scale and turn and the pose are folded into one 2×3 affine map first,
+        so the 28 points are transformed once.
+        """
+        cos, sin = (math.cos(math.radians(angle)), math.sin(math.radians(angle))) if angle else (1.0, 0.0)
+        a, b, c, d = self.a, self.b, self.c, self.d
+        matrix = np.array([[(a * cos + b * sin) * rx, (b * cos - a * sin) * ry],
+                           [(c * cos + d * sin) * rx, (d * cos - c * sin) * ry]])
+        shift = (a * cx + b * cy + self.ox, c * cx + d * cy + self.oy)
+        return (_CIRCLE @ matrix.T + shift).ravel().tolist()
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> np.ndarray:
@@ -202,15 +229,15 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> 
     return pts + (cx, cy)
 
 
-def _rect(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+def _rect(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]]:
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     """Darken (factor < 1) or lighten (factor > 1, towards white) a colour."""
     if factor <= 1:
-        return tuple(int(v * factor) for v in colour)
-    return tuple(min(255, int(v + (255 - v) * (factor - 1))) for v in colour)
+        return tuple([int(v * factor) for v in colour])
+    return tuple([min(255, int(v + (255 - v) * (factor - 1))) for v in colour])
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,12 +255,11 @@ def _draw_pet_body(cv: _Canvas, pose: _Pose, t: Thing, ident: int) -> tuple[floa
     st = t.style
     coat, patch = t.colour, st["patch"]
     leg = st["leg"]
-    tail = np.array(st["tail"])
-    cv.line(pose(tail), 0.075 * pose.unit, coat, ident)
+    cv.line(pose(st["tail"]), 0.075 * pose.unit, coat, ident)
     _draw_legs(cv, pose, [-0.32, -0.2, 0.18, 0.3], 0.05, 0.22 + leg, 0.085, _shade(coat, 0.8), ident)
-    cv.polygon(pose(_ellipse(0, 0.03, 0.45, 0.2 * st["girth"])), coat, ident)
+    cv.polygon(pose.ellipse(0, 0.03, 0.45, 0.2 * st["girth"]), coat, ident)
     if st["has_patch"]:
-        cv.polygon(pose(_ellipse(-0.1, 0.0, 0.17, 0.12, 20)), patch, ident)
+        cv.polygon(pose.ellipse(-0.1, 0.0, 0.17, 0.12, 20), patch, ident)
     hx, hy, hr = 0.43, -0.2, 0.18 * st["head"]
     return hx, hy, hr
 
@@ -247,14 +273,14 @@ def _draw_cat(cv: _Canvas, t: Thing, ident: int) -> None:
     for dx in (-0.6, 0.35):
         base0, base1 = (hx + (dx - 0.35) * hr, hy - 0.55 * hr), (hx + (dx + 0.45) * hr, hy - 0.75 * hr)
         tip = (hx + (dx + 0.05) * hr, hy - (0.8 + 1.1 * ear) * hr)
-        cv.polygon(pose(np.array([base0, tip, base1])), coat, ident)
-        inner = np.array([base0, tip, base1]) * 0.6 + np.array([hx + dx * hr, hy - 0.7 * hr]) * 0.4
+        cv.polygon(pose([base0, tip, base1]), coat, ident)
+        mid = (hx + dx * hr, hy - 0.7 * hr)  # the inner ear: the outer one pulled 40 % towards here
+        inner = [(x * 0.6 + mid[0] * 0.4, y * 0.6 + mid[1] * 0.4) for x, y in (base0, tip, base1)]
         cv.polygon(pose(inner), (230, 150, 160), ident)
-    cv.polygon(pose(_ellipse(hx, hy, hr * 1.05, hr)), coat, ident)
-    cv.polygon(pose(_ellipse(hx + 0.35 * hr, hy - 0.15 * hr, 0.2 * hr, 0.24 * hr)), (150, 200, 60), ident)
-    cv.polygon(pose(_ellipse(hx + 0.38 * hr, hy - 0.15 * hr, 0.06 * hr, 0.2 * hr)), (15, 15, 15), ident)
-    nose = np.array([(hx + 0.95 * hr, hy + 0.2 * hr), (hx + 1.1 * hr, hy + 0.15 * hr),
-                     (hx + 1.05 * hr, hy + 0.38 * hr)])
+    cv.polygon(pose.ellipse(hx, hy, hr * 1.05, hr), coat, ident)
+    cv.polygon(pose.ellipse(hx + 0.35 * hr, hy - 0.15 * hr, 0.2 * hr, 0.24 * hr), (150, 200, 60), ident)
+    cv.polygon(pose.ellipse(hx + 0.38 * hr, hy - 0.15 * hr, 0.06 * hr, 0.2 * hr), (15, 15, 15), ident)
+    nose = [(hx + 0.95 * hr, hy + 0.2 * hr), (hx + 1.1 * hr, hy + 0.15 * hr), (hx + 1.05 * hr, hy + 0.38 * hr)]
     cv.polygon(pose(nose), (235, 120, 140), ident)
 
 
@@ -264,17 +290,17 @@ def _draw_dog(cv: _Canvas, t: Thing, ident: int) -> None:
     hx, hy, hr = _draw_pet_body(cv, pose, t, ident)
     coat, ear_colour = t.colour, t.style["ear_colour"]
     snout = t.style["snout"]
-    cv.polygon(pose(_ellipse(hx, hy, hr * 1.05, hr)), coat, ident)
+    cv.polygon(pose.ellipse(hx, hy, hr * 1.05, hr), coat, ident)
     mx = hx + hr * (0.7 + 0.55 * snout)
-    cv.polygon(pose(_ellipse(mx, hy + 0.3 * hr, 0.75 * snout * hr + 0.35 * hr, 0.5 * hr)),
+    cv.polygon(pose.ellipse(mx, hy + 0.3 * hr, 0.75 * snout * hr + 0.35 * hr, 0.5 * hr),
                _shade(coat, 1.15), ident)
-    cv.polygon(pose(_ellipse(mx + (0.7 * snout + 0.3) * hr, hy + 0.18 * hr, 0.26 * hr, 0.22 * hr)),
+    cv.polygon(pose.ellipse(mx + (0.7 * snout + 0.3) * hr, hy + 0.18 * hr, 0.26 * hr, 0.22 * hr),
                (20, 18, 18), ident)
     if t.style["tongue"]:
-        cv.polygon(pose(_ellipse(mx + 0.1 * hr, hy + 0.85 * hr, 0.2 * hr, 0.25 * hr)), (225, 90, 110), ident)
+        cv.polygon(pose.ellipse(mx + 0.1 * hr, hy + 0.85 * hr, 0.2 * hr, 0.25 * hr), (225, 90, 110), ident)
     cv.disc(pose.point(hx + 0.3 * hr, hy - 0.25 * hr), 0.16 * hr * pose.unit, (25, 20, 15), ident)
     ear = t.style["ear"]
-    cv.polygon(pose(_ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15)),
+    cv.polygon(pose.ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15),
                ear_colour, ident)
 
 
@@ -283,16 +309,16 @@ def _draw_apple(cv: _Canvas, t: Thing, ident: int) -> None:
     pose = _Pose(t, cv.side)
     base = t.colour
     dark = _shade(base, 0.7)
-    cv.line(pose(np.array([(0.0, -0.28), (0.05, -0.5)])), 0.06 * pose.unit, (100, 65, 30), ident)
+    cv.line(pose([(0.0, -0.28), (0.05, -0.5)]), 0.06 * pose.unit, (100, 65, 30), ident)
     if t.style["leaf"]:
-        cv.polygon(pose(_ellipse(0.2, -0.45, 0.15, 0.06, -25)), (70, 150, 50), ident)
+        cv.polygon(pose.ellipse(0.2, -0.45, 0.15, 0.06, -25), (70, 150, 50), ident)
     for cx, cy, r in ((-0.16, 0.02, 0.36), (0.16, 0.02, 0.36), (0.0, 0.1, 0.38)):
         cv.disc(pose.point(cx, cy), r * pose.unit, dark, ident)
     for cx, cy, r in ((-0.17, 0.0, 0.3), (0.13, 0.0, 0.3), (-0.02, 0.06, 0.32)):
         cv.disc(pose.point(cx, cy), r * pose.unit, base, ident)
     if t.style["blush"] is not None:
-        cv.polygon(pose(_ellipse(0.12, 0.1, 0.2, 0.24, 20)), t.style["blush"], ident)
-    cv.polygon(pose(_ellipse(-0.17, -0.1, 0.07, 0.12, 20)), _shade(base, 1.5), ident)
+        cv.polygon(pose.ellipse(0.12, 0.1, 0.2, 0.24, 20), t.style["blush"], ident)
+    cv.polygon(pose.ellipse(-0.17, -0.1, 0.07, 0.12, 20), _shade(base, 1.5), ident)
 
 
 def _draw_orange(cv: _Canvas, t: Thing, ident: int) -> None:
@@ -304,8 +330,8 @@ def _draw_orange(cv: _Canvas, t: Thing, ident: int) -> None:
     for dx, dy in t.style["dimples"]:
         cv.disc(pose.point(dx, dy), 0.035 * pose.unit, _shade(base, 0.85), ident)
     cx, cy = t.style["calyx"]
-    cv.polygon(pose(_ellipse(cx, cy, 0.07, 0.06)), (95, 120, 40), ident)
-    cv.polygon(pose(_ellipse(-0.15, -0.16, 0.07, 0.1, 30)), _shade(base, 1.35), ident)
+    cv.polygon(pose.ellipse(cx, cy, 0.07, 0.06), (95, 120, 40), ident)
+    cv.polygon(pose.ellipse(-0.15, -0.16, 0.07, 0.1, 30), _shade(base, 1.35), ident)
 
 
 def _draw_sheep(cv: _Canvas, t: Thing, ident: int) -> None:
@@ -313,13 +339,12 @@ def _draw_sheep(cv: _Canvas, t: Thing, ident: int) -> None:
     pose = _Pose(t, cv.side)
     head = t.style["head_colour"]
     _draw_legs(cv, pose, [-0.28, -0.14, 0.14, 0.27], 0.1, 0.42, 0.07, head, ident)
-    wool = np.asarray(t.style["wool"])
-    for (x, y), r, shade in zip(pose(wool[:, :2]).tolist(), (wool[:, 2] * pose.unit).tolist(), wool[:, 3].tolist()):
-        cv.disc((x, y), r, _shade(t.colour, shade), ident)
+    for x, y, r, shade in t.style["wool"]:
+        cv.disc(pose.point(x, y), r * pose.unit, _shade(t.colour, shade), ident)
     hx, hy = 0.47, -0.1 + t.style["head_drop"]
-    cv.polygon(pose(_ellipse(hx - 0.07, hy - 0.07, 0.06, 0.035, -30)), head, ident)
-    cv.polygon(pose(_ellipse(hx, hy, 0.13, 0.095, 25)), head, ident)
-    cv.polygon(pose(_ellipse(hx - 0.08, hy - 0.08, 0.08, 0.07)), _shade(t.colour, 0.95), ident)
+    cv.polygon(pose.ellipse(hx - 0.07, hy - 0.07, 0.06, 0.035, -30), head, ident)
+    cv.polygon(pose.ellipse(hx, hy, 0.13, 0.095, 25), head, ident)
+    cv.polygon(pose.ellipse(hx - 0.08, hy - 0.08, 0.08, 0.07), _shade(t.colour, 0.95), ident)
 
 
 def _draw_pen(cv: _Canvas, t: Thing, ident: int) -> None:
@@ -327,8 +352,8 @@ def _draw_pen(cv: _Canvas, t: Thing, ident: int) -> None:
     pose = _Pose(t, cv.side)
     w = t.style["width"]
     body, cap = t.colour, t.style["cap_colour"]
-    cv.polygon(pose(np.array([(-0.5, 0.0), (-0.4, -0.45 * w), (-0.4, 0.45 * w)])), (200, 195, 180), ident)
-    cv.polygon(pose(np.array([(-0.5, 0.0), (-0.47, -0.12 * w), (-0.47, 0.12 * w)])), (30, 30, 30), ident)
+    cv.polygon(pose([(-0.5, 0.0), (-0.4, -0.45 * w), (-0.4, 0.45 * w)]), (200, 195, 180), ident)
+    cv.polygon(pose([(-0.5, 0.0), (-0.47, -0.12 * w), (-0.47, 0.12 * w)]), (30, 30, 30), ident)
     cv.polygon(pose(_rect(-0.4, -0.5 * w, -0.28, 0.5 * w)), _shade(body, 0.6), ident)
     cv.polygon(pose(_rect(-0.28, -0.5 * w, 0.27, 0.5 * w)), body, ident)
     cv.polygon(pose(_rect(-0.28, -0.5 * w, 0.27, -0.2 * w)), _shade(body, 1.3), ident)
@@ -344,7 +369,7 @@ def _draw_blob(cv: _Canvas, t: Thing, ident: int) -> None:
         if squash == 1.0:
             cv.disc(pose.point(cx, cy), r * pose.unit, _shade(t.colour, shade), ident)
         else:
-            cv.polygon(pose(_ellipse(cx, cy, r, r * squash)), _shade(t.colour, shade), ident)
+            cv.polygon(pose.ellipse(cx, cy, r, r * squash), _shade(t.colour, shade), ident)
 
 
 def _draw_box(cv: _Canvas, t: Thing, ident: int) -> None:
@@ -366,10 +391,16 @@ _DRAW: dict[str, Callable[[_Canvas, Thing, int], None]] = {
 # Stuff: the layout regions behind the objects, and their textures
 # --------------------------------------------------------------------------------------------
 
+_WHOLE_IMAGE = [(0, 0), (1, 0), (1, 1), (0, 1)]
+
+
 def _draw_layout(cv: _Canvas, layout: dict, stuff_id: dict[str, int]) -> None:
     """Fill the regions of a layout, in order: each is (class name, colour, polygon in 0..1)."""
     for name, colour, poly in layout["regions"]:
-        cv.polygon(np.asarray(poly, dtype=np.float64) * cv.side, tuple(colour), stuff_id[name])
+        if [tuple(point) for point in poly] == _WHOLE_IMAGE:
+            cv.fill(tuple(colour), stuff_id[name])
+        else:
+            cv.polygon([v * cv.side for point in poly for v in point], tuple(colour), stuff_id[name])
 
 
 @lru_cache(maxsize=8)
@@ -391,11 +422,11 @@ def _noise_bank(size: int) -> dict[str, np.ndarray]:
             "white": rng.standard_normal((side, side, 4)).astype(np.float32), "yy": yy, "xx": xx}
 
 
-def _crop(field: np.ndarray, offset: np.ndarray, size: int) -> np.ndarray:
+def _crop(field: np.ndarray, offset: list[int], size: int) -> np.ndarray:
     return field[offset[0]:offset[0] + size, offset[1]:offset[1] + size]
 
 
-def _texture(stuff: np.ndarray, layout: dict, offsets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _texture(stuff: np.ndarray, layout: dict, offsets: list[list[int]], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Brightness texture and sensor noise for one image.
 
     stuff: (H, W) index into :data:`STUFF_CLASSES`, -1 on objects. Returns a (H, W) factor
@@ -429,39 +460,35 @@ def render(scene: Scene) -> Rendered:
     """
     spec = SPECS[scene.dataset]
     size, ss = scene.size, SUPERSAMPLE
-    stuff_id = {name: i + 1 for i, name in enumerate(STUFF_CLASSES)}
-    cv = _Canvas(size * ss, (0, 0, 0), stuff_id["background"])
-    _draw_layout(cv, scene.layout, stuff_id)
-    full_area = np.zeros(len(scene.things), dtype=np.int64)
-    layers: list[tuple[Thing, int]] = [(d, stuff_id["background"]) for d in scene.distractors
-                                       if not d.style.get("over")]
+    background = _STUFF_ID["background"]
+    cv = _Canvas(size * ss, (0, 0, 0), background)
+    _draw_layout(cv, scene.layout, _STUFF_ID)
+    full_area = np.full(len(scene.things), -1, dtype=np.int64)  # -1: not drawn over, see below
+    layers: list[tuple[Thing, int]] = [(d, background) for d in scene.distractors if not d.style.get("over")]
     layers += [(t, _INSTANCE_BASE + k) for k, t in enumerate(scene.things)]
-    layers += [(d, stuff_id["background"]) for d in scene.distractors if d.style.get("over")]
-    for thing, ident in layers:
+    layers += [(d, background) for d in scene.distractors if d.style.get("over")]
+    for i, (thing, ident) in enumerate(layers):
         _DRAW[thing.kind](cv, thing, ident)
-        if ident >= _INSTANCE_BASE:
+        if ident >= _INSTANCE_BASE and i < len(layers) - 1:
             full_area[ident - _INSTANCE_BASE] = cv.area(ident, around=thing)
 
-    rgb, ids = cv.downsample(size)
-    visible_hi = np.array(cv.areas()[_INSTANCE_BASE:_INSTANCE_BASE + len(scene.things)])
+    rgb, ids, counts = cv.downsample(size)
+    n = len(scene.things)
+    visible_hi = np.array(counts[_INSTANCE_BASE:_INSTANCE_BASE + n])
+    # Nothing is drawn over the last layer, so all of it that was drawn is still in view.
+    full_area = np.where(full_area < 0, visible_hi, full_area)
     visible_fraction = visible_hi / np.maximum(full_area, 1)
 
     # Look-up tables from the id layer to the annotations: stuff ids name a stuff class,
     # object ids an instance (and through it the object's class).
-    n = len(scene.things)
     to_instance = np.zeros(256, dtype=np.uint8)
     to_instance[_INSTANCE_BASE:_INSTANCE_BASE + n] = np.arange(1, n + 1)
-    to_stuff = np.full(256, -1, dtype=np.int64)
-    to_stuff[1:len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
-    to_semantic = np.zeros(256, dtype=np.uint8)
-    for i, name in enumerate(STUFF_CLASSES):
-        to_semantic[i + 1] = spec.semantic_classes.index(name) if name in spec.semantic_classes else 0
+    to_semantic = _stuff_to_semantic(scene.dataset).copy()
     for k, t in enumerate(scene.things):
         to_semantic[_INSTANCE_BASE + k] = spec.semantic_classes.index(t.kind)
-    instances, semantic, stuff = to_instance[ids], to_semantic[ids], to_stuff[ids]
+    instances, semantic, stuff = to_instance[ids], to_semantic[ids], _ID_TO_STUFF[ids]
 
-    offsets = np.random.default_rng(scene.texture_seed).integers(0, size, (4, 2))
-    tex, noise = _texture(stuff, scene.layout, offsets, size)
+    tex, noise = _texture(stuff, scene.layout, scene.texture_offsets, size)
     rgb = rgb * (tex * scene.layout["contrast"])[..., None] + scene.layout["brightness"]
     rgb += noise * scene.layout["noise"]
     image = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
@@ -472,18 +499,33 @@ def render(scene: Scene) -> Rendered:
                     label=_main_label(spec, scene, instances), visible_fraction=visible_fraction)
 
 
+_ID_TO_STUFF = np.full(256, -1, dtype=np.int64)
+_ID_TO_STUFF[1:len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
+"""Id layer value -> index into :data:`STUFF_CLASSES` (-1 for objects and unused ids)."""
+
+
+@lru_cache(maxsize=None)
+def _stuff_to_semantic(dataset: str) -> np.ndarray:
+    """(256,) uint8: the semantic class of each stuff id in ``dataset`` (0 for everything else)."""
+    table = np.zeros(256, dtype=np.uint8)
+    classes = SPECS[dataset].semantic_classes
+    for i, name in enumerate(STUFF_CLASSES):
+        table[i + 1] = classes.index(name) if name in classes else 0
+    return table
+
+
 def boxes_from_instances(instances: np.ndarray, count: int) -> np.ndarray:
     """(count, 4) float32 XYXY boxes around the pixels of each instance id 1..count.
 
     A box runs from the left/top edge of the first pixel to the right/bottom edge of the last,
     so ``x2 - x1`` is the width in pixels (the COCO convention). Absent ids get zeros.
     """
-    boxes = np.zeros((count, 4), dtype=np.float32)
-    for k in range(1, count + 1):
-        ys, xs = np.nonzero(instances == k)
-        if len(xs):
-            boxes[k - 1] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return boxes
+    h, w = instances.shape
+    hit = instances == np.arange(1, count + 1, dtype=instances.dtype)[:, None, None]  # (count, H, W)
+    rows, cols = hit.any(axis=2), hit.any(axis=1)  # which rows / columns each instance touches
+    # first touched row/column, and one past the last (found as the first from the far end)
+    boxes = np.stack([cols.argmax(1), rows.argmax(1), w - cols[:, ::-1].argmax(1), h - rows[:, ::-1].argmax(1)], 1)
+    return (boxes * rows.any(1)[:, None]).astype(np.float32)
 
 
 def _main_label(spec: "ToySpec", scene: Scene, instances: np.ndarray) -> int:
@@ -512,7 +554,12 @@ def _pick(rng: np.random.Generator, options: list) -> tuple:
 
 
 def _jitter(rng: np.random.Generator, colour: tuple[int, int, int], amount: float = 18) -> tuple[int, int, int]:
-    return tuple(int(min(255.0, max(0.0, c + d))) for c, d in zip(colour, rng.normal(0, amount, 3).tolist()))
+    return tuple([int(min(255.0, max(0.0, c + d))) for c, d in zip(colour, rng.normal(0, amount, 3).tolist())])
+
+
+def _texture_offsets(rng: np.random.Generator, size: int) -> list[list[int]]:
+    """Where this scene's window into each of the four shared noise fields starts."""
+    return (rng.random((4, 2)) * size).astype(int).tolist()
 
 
 def _photo(rng: np.random.Generator) -> dict:
@@ -529,11 +576,14 @@ def _horizon_layout(rng: np.random.Generator, top: str, bottom: str, top_colour,
             (bottom, bottom_colour, [(0, y0), (1, y1), (1, 1), (0, 1)])]
 
 
+_BLOB_LOW = np.array([-0.3, -0.2, 0.2, 0.8])
+_BLOB_SPAN = np.array([0.6, 0.4, 0.15, 0.35])
+"""Circles of a clustered blob: x, y and radius in blob units, and shade, from LOW to LOW + SPAN."""
+
+
 def _blob_distractor(rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool,
                      n: int = 1, squash: float = 1.0) -> Thing:
-    circles = [(0.0, 0.0, 0.5, 1.0)] if n == 1 else [
-        (float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.2, 0.2)), float(rng.uniform(0.2, 0.35)),
-         float(rng.uniform(0.8, 1.15))) for _ in range(n)]
+    circles = [(0.0, 0.0, 0.5, 1.0)] if n == 1 else (rng.random((n, 4)) * _BLOB_SPAN + _BLOB_LOW).tolist()
     return Thing("blob", x, y, scale, colour=colour, style={"circles": circles, "over": over, "squash": squash})
 
 
@@ -582,7 +632,7 @@ def sample_pets(rng: np.random.Generator, size: int) -> Scene:
         distractors.append(_blob_distractor(rng, float(rng.uniform(0.05, 0.95)), float(rng.uniform(0.5, 0.95)),
                                             float(rng.uniform(0.1, 0.2)), _pick(rng, BRIGHT), over))
     return Scene("toy-pets", size, {"regions": regions, **_photo(rng)}, [_pet(rng, kind)], distractors,
-                 int(rng.integers(2**31)))
+                 _texture_offsets(rng, size))
 
 
 def _place(rng: np.random.Generator, others: list[Thing], scale: float, xs: tuple[float, float],
@@ -638,15 +688,18 @@ def sample_fruit(rng: np.random.Generator, size: int) -> Scene:
         x, y = _place(rng, things, scale, (0.1, 0.9), (0.15, 0.9), radius=0.42)
         things.append(_fruit(rng, kind, x, y, scale))
     things.sort(key=lambda t: t.y)
-    return Scene("toy-fruit", size, layout, things, distractors, int(rng.integers(2**31)))
+    return Scene("toy-fruit", size, layout, things, distractors, _texture_offsets(rng, size))
+
+
+_WOOL_LOW = np.array([-0.3, -0.15, 0.14, 0.88])
+_WOOL_SPAN = np.array([0.6, 0.26, 0.07, 0.18])
+"""Wool tufts of a sheep: x, y and radius in sheep units, and shade, from LOW to LOW + SPAN."""
 
 
 def _sheep(rng: np.random.Generator, x: float, y: float, scale: float) -> Thing:
     n = int(rng.integers(6, 10))
-    wool = np.stack([rng.uniform(-0.3, 0.3, n), rng.uniform(-0.15, 0.11, n), rng.uniform(0.14, 0.21, n),
-                     rng.uniform(0.88, 1.06, n)], axis=1)
-    wool = np.concatenate([wool, [(-0.2, -0.02, 0.2, 1.0), (0.12, -0.02, 0.2, 1.0)]])
-    wool = wool[np.argsort(wool[:, 1], kind="stable")].round(4).tolist()
+    tufts = (rng.random((n, 4)) * _WOOL_SPAN + _WOOL_LOW).round(4).tolist()
+    wool = sorted(tufts + [[-0.2, -0.02, 0.2, 1.0], [0.12, -0.02, 0.2, 1.0]], key=lambda tuft: tuft[1])  # back first
     style = {"wool": wool, "head_colour": _jitter(rng, _pick(rng, [(30, 28, 28), (55, 40, 32), (75, 70, 65)]), 6),
              "head_drop": float(rng.uniform(-0.05, 0.1))}
     colour = _jitter(rng, _pick(rng, [(238, 236, 228), (222, 214, 196), (205, 203, 198)]), 6)
@@ -656,11 +709,11 @@ def _sheep(rng: np.random.Generator, x: float, y: float, scale: float) -> Thing:
 
 def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
     """Sheep on grass beside a road under the sky, with bushes and fence posts; some sheep touch."""
-    horizon = rng.uniform(0.15, 0.4, 2)
+    horizon = rng.uniform(0.15, 0.4, 2).tolist()  # where the grass meets the sky, left and right
     sky = ("sky", _jitter(rng, (135, 185, 235)), [(0, 0), (1, 0), (1, 1), (0, 1)])
     grass = ("grass", _jitter(rng, (95, 155, 60)), [(0, horizon[0]), (1, horizon[1]), (1, 1), (0, 1)])
     hill = ("background", _jitter(rng, (70, 100, 80)),
-            [(0, horizon[0] + 0.01), (0, horizon[0] - 0.08), (0.4, horizon.mean() - rng.uniform(0.02, 0.1)),
+            [(0, horizon[0] + 0.01), (0, horizon[0] - 0.08), (0.4, (horizon[0] + horizon[1]) / 2 - rng.uniform(0.02, 0.1)),
              (1, horizon[1] - 0.05), (1, horizon[1] + 0.01)])
     top, width, slope = rng.uniform(0.5, 0.8), rng.uniform(0.12, 0.22), rng.uniform(-0.15, 0.15)
     road_colour = _jitter(rng, _pick(rng, [(105, 105, 110), (80, 80, 85), (150, 130, 105)]), 8)
@@ -669,12 +722,12 @@ def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
     dashes = [("road", (235, 225, 190), [(x, mid + slope * x - 0.008), (x + 0.1, mid + slope * (x + 0.1) - 0.008),
                                          (x + 0.1, mid + slope * (x + 0.1) + 0.008), (x, mid + slope * x + 0.008)])
               for x in np.arange(rng.uniform(0, 0.2), 1, 0.22)]
-    clouds = [("sky", (245, 245, 250), list(map(tuple, _ellipse(cx, cy, rx, 0.03))))
+    clouds = [("sky", (245, 245, 250), _ellipse(cx, cy, rx, 0.03).tolist())
               for cx, cy, rx in zip(rng.uniform(0, 1, 2), rng.uniform(0.03, 0.1, 2), rng.uniform(0.06, 0.14, 2))]
     layout = {"regions": [sky, *clouds, grass, hill, road, *dashes], **_photo(rng)}
     distractors = []
     for _ in range(int(rng.integers(0, 3))):
-        x, y = float(rng.uniform(0, 1)), float(rng.uniform(horizon.max(), 0.95))
+        x, y = float(rng.uniform(0, 1)), float(rng.uniform(max(horizon), 0.95))
         if rng.random() < 0.5:
             distractors.append(_blob_distractor(rng, x, y, float(rng.uniform(0.12, 0.22)),
                                                 _jitter(rng, (40, 95, 40)), False, n=5))
@@ -691,9 +744,9 @@ def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
             y = other.y + float(rng.uniform(-0.04, 0.04))
         else:
             x, y = _place(rng, things, scale, (0.1, 0.9), (max(horizon) + 0.08, 0.88), radius=0.35)
-        things.append(_sheep(rng, float(np.clip(x, 0.05, 0.95)), y, scale))
+        things.append(_sheep(rng, min(max(x, 0.05), 0.95), y, scale))
     things.sort(key=lambda t: t.y)
-    return Scene("toy-pasture", size, layout, things, distractors, int(rng.integers(2**31)))
+    return Scene("toy-pasture", size, layout, things, distractors, _texture_offsets(rng, size))
 
 
 PEN_COLOURS = [(30, 60, 200), (200, 30, 30), (25, 25, 25), (30, 150, 60), (120, 50, 160), (240, 140, 20),
@@ -763,7 +816,7 @@ def sample_pens(rng: np.random.Generator, size: int) -> Scene:
             if inside and clear and crosses == want_cross:
                 things.append(_pen(rng, pose.x, pose.y, pose.angle, pose.scale))
                 break
-    return Scene("toy-pens", size, layout, things, distractors, int(rng.integers(2**31)))
+    return Scene("toy-pens", size, layout, things, distractors, _texture_offsets(rng, size))
 
 
 def _too_close(a: Thing, b: Thing) -> bool:
