@@ -122,3 +122,38 @@ def test_scene_is_readable_description():
     scene, _ = generate("toy-fruit", "test", 1)
     assert scene.dataset == "toy-fruit" and all(t.kind in ("apple", "orange") for t in scene.things)
     assert all(0 <= t.x <= 1 and 0 <= t.y <= 1 and t.scale > 0 and math.isfinite(t.angle) for t in scene.things)
+
+
+def test_pose_draws_an_ellipse_where_its_local_points_land():
+    # The fused affine map of _Pose.ellipse against the two-step route: points, then pose.
+    thing = toyworld.Thing("sheep", 0.4, 0.6, 0.3, angle=17.0, flip=True)
+    pose = toyworld._Pose(thing, 192)
+    for args in [(0.1, -0.2, 0.3, 0.15, 25.0), (0.0, 0.03, 0.45, 0.2, 0.0), (-0.1, 0.1, 0.07, 0.12, -30.0)]:
+        two_step = pose(toyworld._ellipse(*args))
+        assert np.allclose(pose.ellipse(*args), two_step, atol=1e-9)
+    assert np.allclose(pose([(0.0, 0.0)]), [0.4 * 192, 0.6 * 192])
+
+
+def test_downsample_reads_ids_at_pixel_centres():
+    from PIL import Image
+
+    scene, _ = generate("toy-fruit", "train", 4)
+    side = scene.size * toyworld.SUPERSAMPLE
+    cv = toyworld._Canvas(side, (10, 20, 30), 1)
+    cv.disc((side * 0.3, side * 0.6), side * 0.21, (200, 40, 40), 40)
+    cv.polygon(toyworld._Pose(scene.things[0], side).ellipse(0, 0, 0.5, 0.3, 30), (40, 200, 40), 41)
+    rgb, ids, counts = cv.downsample(scene.size)
+    nearest = np.asarray(cv.image.getchannel(3).resize((scene.size, scene.size), Image.NEAREST))
+    assert np.array_equal(ids, nearest)
+    assert rgb.shape == (scene.size, scene.size, 3) and counts[40] > 0 and sum(counts) == side * side
+
+
+def test_an_object_nothing_covers_is_fully_visible():
+    # the last layer is not re-counted: what shows of it is all of it
+    checked = 0
+    for i in range(40):
+        scene, out = generate("toy-pets", "train", i)
+        if not any(d.style.get("over") for d in scene.distractors):
+            assert out.visible_fraction.tolist() == [1.0]
+            checked += 1
+    assert checked > 10
