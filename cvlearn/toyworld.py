@@ -155,10 +155,8 @@ class _Canvas:
         w = max(1, int(round(width)))
         self._draw.line(points, fill=(*colour, ident), width=w, joint="curve")
 
-    def area(self, ident: int, around: Thing | None = None) -> int:
-        """High-resolution pixels showing ``ident``; only near ``around`` (within one object size) if given."""
-        if around is None:
-            return self.image.getchannel(3).histogram()[ident]
+    def area(self, ident: int, around: Thing) -> int:
+        """High-resolution pixels showing ``ident`` near ``around`` (within one object size of its centre)."""
         cx, cy, r = around.x * self.side, around.y * self.side, around.scale * self.side
         box = [int(min(max(v, 0), self.side)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1)]
         if box[2] <= box[0] or box[3] <= box[1]:
@@ -190,7 +188,7 @@ class _Pose:
         self.ox, self.oy = thing.x * side, thing.y * side
         self.unit = s  # pixels per local unit
 
-    def __call__(self, local: list | np.ndarray) -> list[float]:
+    def __call__(self, local: list) -> list[float]:
         """(K, 2) local points to flat pixel coordinates ``[x0, y0, x1, y1, ...]``, as PIL draws them.
 
         Plain Python floats: for the few points of a shape this is several times cheaper than
@@ -198,7 +196,7 @@ class _Pose:
         """
         a, b, c, d, ox, oy = self.a, self.b, self.c, self.d, self.ox, self.oy
         flat: list[float] = []
-        for x, y in (local.tolist() if isinstance(local, np.ndarray) else local):
+        for x, y in local:
             flat += (a * x + b * y + ox, c * x + d * y + oy)
         return flat
 

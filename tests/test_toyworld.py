@@ -129,7 +129,7 @@ def test_pose_draws_an_ellipse_where_its_local_points_land():
     thing = toyworld.Thing("sheep", 0.4, 0.6, 0.3, angle=17.0, flip=True)
     pose = toyworld._Pose(thing, 192)
     for args in [(0.1, -0.2, 0.3, 0.15, 25.0), (0.0, 0.03, 0.45, 0.2, 0.0), (-0.1, 0.1, 0.07, 0.12, -30.0)]:
-        two_step = pose(toyworld._ellipse(*args))
+        two_step = pose(toyworld._ellipse(*args).tolist())
         assert np.allclose(pose.ellipse(*args), two_step, atol=1e-9)
     assert np.allclose(pose([(0.0, 0.0)]), [0.4 * 192, 0.6 * 192])
 
