@@ -1,17 +1,30 @@
 # Two commands: `make lab` opens the course, `make test` checks all of it.
+# On Windows and macOS without make, README.md gives the same steps as plain commands.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# JupyterLab refuses to start as root (Docker images, JupyterHub images) unless told it may.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test bench install clean-data
+.PHONY: lab test test-core test-cpus test-pythons bench install clean-data
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-test: $(STAMP)
+# test-core is the README's `pytest tests` + `pytest --nbval-lax notebooks/`; the other two run
+# the unit tests again on the CPU kernels and the Pythons a learner's laptop may have instead.
+test: test-core test-cpus test-pythons
+
+test-core: $(STAMP)
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax notebooks/
+
+test-cpus: $(STAMP)
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests -m "not notebooks and not browser" -q
+
+test-pythons: $(STAMP)
+	$(BIN)/python tests/other_pythons.py
 
 bench: $(STAMP)
 	$(BIN)/cvlearn bench --notebooks --compare --json benchmarks/results.json --markdown benchmarks/RESULTS.md

@@ -1,0 +1,67 @@
+"""Facts about the running machine that work the same on Linux, macOS and Windows.
+
+The standard library's ``resource`` module, the usual way to read peak memory, exists only on
+POSIX systems; importing it at the top of a module breaks that module on Windows. Everything
+here asks ``resource`` only where it exists and falls back to psutil (installed with Jupyter).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Sequence
+
+import psutil
+
+__all__ = ["peak_memory_mb", "run_watching_memory"]
+
+_MIB = 2**20
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB.
+
+    POSIX keeps the high-water mark in ``getrusage`` (KiB on Linux, bytes on macOS); Windows keeps
+    it as the peak working set, which psutil reads. Where neither is known, the current resident
+    size is the best lower bound there is.
+    """
+    try:
+        import resource
+    except ImportError:
+        info = psutil.Process().memory_info()
+        return getattr(info, "peak_wset", info.rss) / _MIB
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MIB if sys.platform == "darwin" else peak / 1024
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants (those still alive)."""
+    total = 0
+    for p in (process, *process.children(recursive=True)):
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_watching_memory(args: Sequence[str], interval: float = 0.2, **popen: object) -> tuple[int, str, float]:
+    """Run a command to its end, sampling the memory of its whole process tree.
+
+    Returns ``(exit code, stdout and stderr together, peak MiB of the tree)``. Sampling every
+    ``interval`` seconds can miss a spike shorter than that; a notebook's peak (a model and a
+    dataset held for minutes) is not such a spike.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, text=True, **popen)  # type: ignore[call-overload]
+        watched, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, _tree_rss(watched))
+            except psutil.Error:
+                pass
+            time.sleep(interval)
+        log.seek(0)
+        return proc.returncode, log.read(), peak / _MIB
