@@ -6,11 +6,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # JupyterLab refuses to start as root (Docker images, JupyterHub images) unless told it may.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# Extra options for JupyterLab, e.g. `make lab LAB_ARGS="--no-browser --port=8890"`.
+LAB_ARGS ?=
 
 .PHONY: lab test test-core test-cpus test-pythons bench install clean-data
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
 
 # test-core is the README's `pytest tests` + `pytest --nbval-lax notebooks/`; the other two run
 # the unit tests again on the CPU kernels and the Pythons a learner's laptop may have instead.

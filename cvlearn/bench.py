@@ -20,7 +20,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tqdm.auto import tqdm
+
+from .system import peak_memory_mb, run_watching_memory
 
 RENDER_SIZE = 64
 HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "box_ap50", "mask_ap50", "mask_ap")
@@ -40,27 +41,20 @@ HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "b
 # --------------------------------------------------------------------------------------------
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident memory in MiB of this process (or of its waited-for children)."""
-    peak = resource.getrusage(who).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
 def machine_info() -> dict[str, Any]:
     """The machine and software a run measured: CPU, cores, memory, torch, threads."""
+    import psutil
     import torch
 
     cpu = platform.processor() or platform.machine()
-    try:
+    try:  # Linux names the CPU model only here; elsewhere platform's answer stands
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        mem_kb = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines()
-                      if l.startswith("MemTotal"))
-        memory_gb = round(mem_kb / 2**20, 1)
-    except (OSError, StopIteration):
-        memory_gb = None
+    except OSError:
+        pass
+    memory_gb = round(psutil.virtual_memory().total / 2**30, 1)
     from .train import pick_device
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
             "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(pick_device()),
@@ -104,7 +98,7 @@ def run_recipe(name: str, quick: bool = False, progress: bool = False) -> dict[s
     record: dict[str, Any] = {"recipe": name}
     record.update({k: round(float(v), 4) for k, v in result.metrics.items()})
     record.update({"train_s": round(result.train_s, 2), "eval_s": round(result.eval_s, 2),
-                   "images_per_s": round(result.images_per_s, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+                   "images_per_s": round(result.images_per_s, 1), "peak_rss_mb": round(peak_memory_mb(), 1),
                    "params": int(result.params), "dataset": result.config.get("dataset"),
                    "device": result.device, "torch": torch.__version__,
                    "threads": torch.get_num_threads()})
@@ -124,14 +118,18 @@ def _in_subprocess(args: list[str]) -> dict[str, Any]:
 
 
 def run_notebook(path: str | Path) -> dict[str, Any]:
-    """Execute one notebook the way ``make test`` does (pytest --nbval-lax): wall time, peak memory."""
+    """Execute one notebook the way ``make test`` does (pytest --nbval-lax): wall time, peak memory.
+
+    The notebook's kernel is a grandchild of this process, so its memory is sampled across the
+    whole process tree (:func:`cvlearn.system.run_watching_memory`).
+    """
     path = Path(path)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(path)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    code, _, peak_mb = run_watching_memory([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p",
+                                            "no:cacheprovider", str(path)])
     seconds = time.perf_counter() - start
-    return {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1),
-            "passed": proc.returncode == 0}
+    return {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb, 1),
+            "passed": code == 0}
 
 
 # --------------------------------------------------------------------------------------------

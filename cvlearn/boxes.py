@@ -298,14 +298,14 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     IoU above ``iou_threshold``. Same answer as ``torchvision.ops.nms`` (which does it in C++).
 
     Args:
-        boxes: (N, 4) XYXY; scores: (N,); iou_threshold: in 0..1.
+        boxes: (N, 4) XYXY; scores: (N,); iou_threshold: in 0..1. The indices are on the boxes' device.
     """
     boxes = as_boxes(boxes)
     if scores.shape != (len(boxes),):
         raise ValueError(f"scores must have shape ({len(boxes)},) to match boxes, got {tuple(scores.shape)}")
     order = torch.sort(scores, descending=True, stable=True).indices
     iou = box_iou(boxes, boxes)
-    suppressed = torch.zeros(len(boxes), dtype=torch.bool)
+    suppressed = torch.zeros(len(boxes), dtype=torch.bool, device=boxes.device)
     keep = []
     for i in order.tolist():
         if suppressed[i]:
@@ -314,4 +314,4 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         # Compare in double precision, as torchvision's kernel does: comparing with a float32
         # tensor would round the threshold (1/3 -> 0.33333334) and keep boxes it drops.
         suppressed |= iou[i].double() > iou_threshold
-    return torch.tensor(keep, dtype=torch.int64)
+    return torch.tensor(keep, dtype=torch.int64, device=boxes.device)

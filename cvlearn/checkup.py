@@ -10,8 +10,11 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SYMBOLS = {"ok": "✓", "warn": "!", "fail": "✗"}
+ASCII_SYMBOLS = {"ok": "ok", "warn": "!", "fail": "x"}
+"""The marks for a console that cannot print ✓ and ✗ (a Windows console in cp1252, or ASCII)."""
 NETWORK_HOST = ("download.pytorch.org", 443)
 
 
@@ -25,8 +28,22 @@ class Check:
     fix: str = ""
 
     def __str__(self) -> str:
-        line = f"{SYMBOLS[self.status]} {self.name:<12} {self.detail}"
+        return self.line()
+
+    def line(self, symbols: dict[str, str] = SYMBOLS) -> str:
+        """The check as printed: its mark from ``symbols``, name, detail and, on failure, the fix."""
+        width = max(len(mark) for mark in symbols.values())
+        line = f"{symbols[self.status]:<{width}} {self.name:<12} {self.detail}"
         return line + (f"\n    fix: {self.fix}" if self.fix else "")
+
+
+def symbols_for(stream: IO[str]) -> dict[str, str]:
+    """:data:`SYMBOLS` if ``stream``'s encoding can write ✓ and ✗, else :data:`ASCII_SYMBOLS`."""
+    try:
+        "".join(SYMBOLS.values()).encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return ASCII_SYMBOLS
+    return SYMBOLS
 
 
 def check_python() -> Check:
@@ -80,16 +97,26 @@ def check_device() -> Check:
 
 
 def check_data_folder(root: str | Path | None = None) -> Check:
-    from .data import default_root
-    root = default_root() if root is None else Path(root)
+    """Which folder the datasets are cached in, why that one, and whether a file can be written there.
+
+    Paths are shown relative to the course folder or to ``~`` (:func:`cvlearn.data.display_path`).
+    """
+    from .data import DATA_ENV, data_folder, display_path
+    if root is None:
+        chosen = data_folder()
+        root, why = chosen.path, chosen.reason
+        if chosen.read_only and chosen.course is not None:
+            why += f"; datasets already in {display_path(chosen.course / 'datasets')} are still read"
+    else:
+        root, why = Path(root), "given as root"
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=root):
             pass
     except OSError as err:
-        return Check("data folder", "fail", f"{root.resolve()} is not writable ({err.strerror})",
-                     f"run from the course folder, or make {root} writable")
-    return Check("data folder", "ok", f"{root.resolve()} is writable")
+        return Check("data folder", "fail", f"{display_path(root)} is not writable ({err.strerror}; {why})",
+                     f"set {DATA_ENV} to a folder you can write to, or make {display_path(root)} writable")
+    return Check("data folder", "ok", f"{display_path(root)} ({why}), writable")
 
 
 def network_reachable(host: tuple[str, int] = NETWORK_HOST, timeout: float = 1.0) -> bool:
@@ -128,8 +155,9 @@ def run_checks(root: str | Path | None = None, network: bool = True) -> list[Che
 def doctor(root: str | Path | None = None, network: bool = True) -> list[Check]:
     """Print one line per check (✓ ok, ! warning, ✗ failure with its fix) and return the checks."""
     checks = run_checks(root, network)
+    symbols = symbols_for(sys.stdout)
     for check in checks:
-        print(check)
+        print(check.line(symbols))
     failed = [c.name for c in checks if c.status == "fail"]
     print("all set: the course runs on this machine" if not failed else f"{len(failed)} problem(s): {', '.join(failed)}")
     return checks

@@ -20,12 +20,12 @@ def _data(args: argparse.Namespace) -> int:
 
     if args.action == "build":
         for path in data.build(args.name, root=args.root, size=args.size, seed=args.seed):
-            print(f"ok  {path}")
+            print(f"ok  {data.display_path(path)}")
         return 0
     if args.action == "verify":
         report = data.verify(args.name, root=args.root)
         if not report:
-            print(f"nothing cached for {args.name} under {args.root or data.default_root()}; "
+            print(f"nothing cached for {args.name} under {data.display_path(args.root or data.default_root())}; "
                   f"build it with: cvlearn data build {args.name}")
             return 1
         for path, problem in report.items():
@@ -72,7 +72,8 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="build, verify or export a toy dataset; download a real one")
     d.add_argument("action", choices=["build", "verify", "export", "download"])
     d.add_argument("name", help="dataset name, e.g. toy-pets, or oxford-pets, penn-fudan, voc2012 for download")
-    d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/)")
+    d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/, or your "
+                   "user cache folder where that is read-only; `cvlearn doctor` says which)")
     d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--split", default="train", choices=["train", "val", "test"], help="for export")
@@ -90,8 +91,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _tolerant_console() -> None:
+    """Print what the console cannot encode as ``?`` instead of crashing on it.
+
+    A Windows console in cp1252 has no ✓, ✗ or ×; ``doctor`` picks ASCII marks there, and this
+    covers every other character (a dataset path, a table's ×).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", "strict") == "strict":
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _tolerant_console()
     if argv[:1] == ["bench"]:  # the benchmark has its own options: hand them over untouched
         return _bench(argv[1:])
     args = parser().parse_args(argv)

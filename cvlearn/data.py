@@ -12,7 +12,7 @@ detection convention: ``(image, target)`` with
 * ``target["image_id"]``: int, the sample's index in its split.
 
 The first ``load`` of a dataset renders it into ``datasets/`` (a progress bar shows how far it
-is); the files are written atomically next to a manifest of sha256 checksums, and a cache that
+is; where the course folder is read-only, into the per-user cache folder, see :func:`data_folder`); the files are written atomically next to a manifest of sha256 checksums, and a cache that
 does not match its manifest is rebuilt.
 """
 
@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -39,20 +40,113 @@ if TYPE_CHECKING:
 DATA_ENV = "CVLEARN_DATA"
 
 
-def default_root() -> Path:
-    """Where datasets live: ``$CVLEARN_DATA`` if set, else the course's ``datasets/`` folder.
+@dataclass(frozen=True)
+class DataFolder:
+    """Where the caches go (``path``) and why there (``reason``, in words).
 
-    The course folder is found by walking up from the working directory to the first folder
-    that has both ``datasets/`` and ``notebooks/``, so notebooks (which run inside
-    ``notebooks/``) and the command line share one cache; failing that, ``./datasets``.
+    ``course`` is the course folder (the one with ``datasets/`` and ``notebooks/``) when one was
+    found; ``read_only`` says that the natural place (the course's ``datasets/``, or the working
+    directory) cannot be written, so the caches went to the per-user cache folder instead.
     """
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
+
+    path: Path
+    reason: str
+    course: Path | None = None
+    read_only: bool = False
+
+
+_decided: dict[tuple[str, Path], DataFolder] = {}
+_announced: set[Path] = set()
+
+
+def course_folder() -> Path | None:
+    """The course folder: the first of the working directory and its parents that holds both
+    ``datasets/`` and ``notebooks/`` (notebooks run inside ``notebooks/``), or None."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "datasets").is_dir() and (folder / "notebooks").is_dir():
-            return folder / "datasets"
-    return Path("datasets")
+            return folder
+    return None
+
+
+def is_writable(folder: Path) -> bool:
+    """Whether a file can really be created in ``folder`` (which must exist).
+
+    Trying is the only honest test: ``os.access`` reads permission bits, which root ignores,
+    and knows nothing of read-only mounts.
+    """
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cvlearn-write-test-"):
+            return True
+    except OSError:
+        return False
+
+
+def user_cache_folder() -> Path:
+    """The platform's per-user cache folder for cvlearn (``~/.cache/cvlearn`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("cvlearn"))
+
+
+def _decide(course: Path | None) -> DataFolder:
+    """The data folder when ``$CVLEARN_DATA`` is not set (tests writability; not cached)."""
+    if course is not None:
+        if is_writable(course / "datasets"):
+            return DataFolder(course / "datasets", "the course's datasets folder", course)
+        return DataFolder(user_cache_folder(), "the course's datasets folder is read-only, so caches go to "
+                          "your user cache folder", course, read_only=True)
+    local = Path("datasets")
+    if is_writable(local if local.is_dir() else Path.cwd()):
+        return DataFolder(local, "no course folder above the working directory, so ./datasets")
+    return DataFolder(user_cache_folder(), "no course folder and the working directory is read-only, so "
+                      "caches go to your user cache folder", read_only=True)
+
+
+def data_folder() -> DataFolder:
+    """Where datasets live, and why: ``$CVLEARN_DATA`` if set; else the course's ``datasets/``
+    when it is writable; else the per-user cache folder (:func:`user_cache_folder`).
+
+    The writability test runs once per folder and process. Falling back to the user cache
+    folder is announced in one printed line, once per process.
+    """
+    if os.environ.get(DATA_ENV):
+        return DataFolder(Path(os.environ[DATA_ENV]), f"set by ${DATA_ENV}", course_folder())
+    course = course_folder()
+    key = ("course", course) if course is not None else ("cwd", Path.cwd().resolve())
+    if key not in _decided:
+        _decided[key] = _decide(course)
+    chosen = _decided[key]
+    if chosen.read_only and not _announced:
+        _announced.add(chosen.path)
+        print(f"cvlearn: {chosen.reason}: {display_path(chosen.path)} (set {DATA_ENV} to choose another)")
+    return chosen
+
+
+def default_root() -> Path:
+    """Where datasets are cached and downloaded: the path of :func:`data_folder`."""
+    return data_folder().path
+
+
+def readable_roots() -> list[Path]:
+    """Every folder datasets are read from, in order: the data folder, then a read-only course
+    folder's ``datasets/`` (a lecturer may have built or unpacked datasets there for everyone)."""
+    chosen = data_folder()
+    if chosen.read_only and chosen.course is not None:
+        return [chosen.path, chosen.course / "datasets"]
+    return [chosen.path]
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as a learner would write it: relative to the course folder, else under ``~``,
+    else absolute, so that printed output names no machine-specific folders."""
+    path = Path(path).resolve()
+    course = course_folder()
+    for base, prefix in ((course, None), (Path.home().resolve(), "~")):
+        if base is not None and path.is_relative_to(base):
+            relative = path.relative_to(base)
+            return str(Path(prefix, relative) if prefix else relative)
+    return str(path)
 
 
 MIN_SIZE, MAX_SIZE = 32, 512
@@ -184,6 +278,15 @@ def verify_split(name: str, split: str, size: int, n: int, seed: int, root: str 
     return None
 
 
+def _cached_root(name: str, split: str, size: int, n: int, seed: int) -> Path:
+    """The folder to load one split from: the data folder, unless only a read-only course
+    folder holds a valid copy of it."""
+    first, *others = readable_roots()
+    if cache_paths(name, split, size, n, seed, first)[1].exists():
+        return first
+    return next((r for r in others if verify_split(name, split, size, n, seed, r) is None), first)
+
+
 def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path) as f:
@@ -292,6 +395,7 @@ def load(name: str, split: str = "train", root: str | Path | None = None, size: 
     size = _check_int(spec.size if size is None else size, "size", MIN_SIZE, MAX_SIZE)
     n = _check_int(spec.splits[split] if n is None else n, "n", 1)
     seed = _check_int(seed, "seed", 0)
+    root = _cached_root(name, split, size, n, seed) if root is None else root
     arrays_path, _ = cache_paths(name, split, size, n, seed, root)
     problem = verify_split(name, split, size, n, seed, root)
     arrays = None if problem else _read_arrays(arrays_path)

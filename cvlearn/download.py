@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 from tqdm.auto import tqdm
 
 from . import checkup
-from .data import default_root, sha256
+from .data import readable_roots, sha256
 
 CHUNK = 1 << 20
 TIMEOUT = 30.0
@@ -170,8 +170,18 @@ def source(name: Any) -> Source:
 
 
 def folder(name: str, root: str | Path | None = None) -> Path:
-    """``datasets/NAME/``: where a real dataset's archives and files live."""
-    return Path(root if root is not None else default_root()) / name
+    """``datasets/NAME/``: where a real dataset's archives and files live.
+
+    Without ``root``, the first folder of :func:`cvlearn.data.readable_roots` that holds a
+    complete copy (a read-only course folder may hold one), else the data folder, where a
+    download goes.
+    """
+    if root is not None:
+        return Path(root) / name
+    candidates = [base / name for base in readable_roots()]
+    required = SOURCES[name].required if name in SOURCES else ()
+    complete = [c for c in candidates if all((c / p).exists() for p in required)]
+    return (complete or candidates)[0]
 
 
 def missing_paths(name: str, root: str | Path | None = None) -> list[str]:

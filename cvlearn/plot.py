@@ -36,7 +36,12 @@ def as_numpy_image(image: Any) -> np.ndarray:
 
 
 def _as_array(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    """A NumPy array of a tensor on any device, or of a list of such tensors (stacked)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, torch.Tensor) for t in x):
+        return np.stack([t.detach().cpu().numpy() for t in x])
+    return np.asarray(x)
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (3, 3)) -> tuple[Figure, Any]:
@@ -283,26 +288,30 @@ def error_overlay(image: Any, truth: Any, prediction: Any, alpha: float = 0.7,
 
 def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], predictions: Sequence[Any],
                               classes: Sequence[str], palette: Any, alpha: float = 0.6,
-                              size: float = 1.8) -> Figure:
+                              size: float = 1.8, ignore_index: int | None = None) -> Figure:
     """One row per sample: the image, the ground truth, the prediction, and the errors in red.
 
-    images: (3, H, W) each; truths, predictions: (H, W) class indices each.
+    images: (3, H, W) each; truths, predictions: (H, W) class indices each. Pixels whose truth is
+    ``ignore_index`` (VOC's 255 outlines) are neither errors nor counted in the share wrong.
     """
     n = len(images)
-    fig, axes = plt.subplots(n, 4, figsize=(4 * size, n * size + 0.5), squeeze=False)
+    columns = min(len(classes), 7)  # VOC's 21 classes take three legend rows
+    extra = 0.25 * (-(-len(classes) // columns) - 1)  # inches for the legend rows past the first
+    fig, axes = plt.subplots(n, 4, figsize=(4 * size, n * size + 0.5 + extra), squeeze=False)
     for row, (image, truth, prediction) in enumerate(zip(images, truths, predictions)):
         panels = [as_numpy_image(image), overlay(image, truth, palette, alpha), overlay(image, prediction, palette, alpha),
-                  error_overlay(image, truth, prediction)]
-        wrong = float((_as_array(truth) != _as_array(prediction)).mean())
+                  error_overlay(image, truth, prediction, ignore_index=ignore_index)]
+        labelled = _as_array(truth) != (-1 if ignore_index is None else ignore_index)
+        wrong = float((_as_array(truth) != _as_array(prediction))[labelled].mean()) if labelled.any() else 0.0
         for col, (ax, panel) in enumerate(zip(axes[row], panels)):
             ax.imshow(panel, interpolation="nearest")
             ax.set_title(["image", "ground truth", "prediction", "errors (red)"][col] if row == 0 else "", fontsize=8)
             ax.axis("off")
         axes[row, 3].text(0.03, 0.97, f"{wrong:.1%} wrong", transform=axes[row, 3].transAxes, fontsize=7, va="top",
                           color="white", bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"})
-    fig.legend(handles=legend_handles(classes, palette), fontsize=7, loc="upper center", ncol=len(classes),
+    fig.legend(handles=legend_handles(classes, palette), fontsize=7, loc="upper center", ncol=columns,
                frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (n * size + 0.5)), h_pad=0.4, w_pad=0.4)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.35 + extra) / (n * size + 0.5 + extra)), h_pad=0.4, w_pad=0.4)
     return fig
 
 

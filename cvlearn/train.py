@@ -293,7 +293,8 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     Args:
         model: any ``nn.Module``; see the module docstring for the two kinds.
         train_loader, val_loader: iterables of ``(inputs, targets)`` batches.
-        loss_fn: ``loss_fn(outputs, targets) -> scalar``; ``None`` if the model returns losses.
+        loss_fn: ``loss_fn(outputs, targets) -> scalar``; ``None`` if the model returns losses. A
+            loss that is an ``nn.Module`` moves to the device with the model.
         metrics: ``{name: fn(outputs, targets) -> number}``, averaged over each epoch (weighted by
             batch size) on the training batches and on ``val_loader``.
         evaluate: ``evaluate(model) -> {name: value}``, called after each epoch in eval mode
@@ -321,6 +322,8 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         seed_everything(seed)
     device = pick_device(device)
     model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    if isinstance(loss_fn, nn.Module):
+        loss_fn.to(device)  # a weighted loss (CrossEntropyLoss(weight=...)) keeps its weights by the outputs
     metrics = dict(metrics or {})
     monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
     mode = mode or ("min" if monitor.endswith("loss") else "max")

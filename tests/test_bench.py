@@ -70,3 +70,15 @@ def test_unknown_recipe_is_a_clear_error(capsys):
 def test_table_shows_missing_values_as_dashes():
     text = bench.table([{"a": 1.23456, "b": None}, {"a": float("nan")}], ["a", "b"])
     assert text.splitlines()[2] == "| 1.235 | – |" and text.splitlines()[3] == "| – | – |"
+
+
+def test_run_notebook_measures_the_kernel_not_just_pytest(tmp_path):
+    """The kernel is a grandchild of the bench; its memory must count (300 MiB held here)."""
+    import nbformat
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import time\nimport numpy as np\nheld = np.ones(300 * 2**20 // 8)\ntime.sleep(2)")])
+    path = tmp_path / "holds_memory.ipynb"
+    nbformat.write(notebook, path)
+    record = bench.run_notebook(path)
+    assert record["passed"] and record["notebook"] == "holds_memory"
+    assert record["peak_rss_mb"] >= 300, record

@@ -84,6 +84,49 @@ def test_predict_probabilities_and_embeddings_in_batches():
     assert embeddings(model, images, batch_size=4).shape == (7, 8)
 
 
+class OnMeta(nn.Module):
+    """A classifier that claims the meta device (its one parameter lives there): it records the device
+    of each batch it is handed and answers from the CPU, so a function that forgets to move its
+    input shows up as a "cpu" in ``seen``."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = nn.Parameter(torch.zeros((), device="meta"))
+        self.seen = []
+
+    def embed(self, images):
+        self.seen.append(images.device.type)
+        return torch.ones(len(images), 8)
+
+    def forward(self, images):
+        self.seen.append(images.device.type)
+        return torch.tensor([[0.0, 1.0]]).repeat(len(images), 1)
+
+
+def test_predictions_move_pictures_to_the_models_device_and_answer_on_the_cpu():
+    model, images = OnMeta(), torch.zeros(5, 3, 8, 8, dtype=torch.uint8)
+    assert predict_probabilities(model, images, batch_size=2).device.type == "cpu"
+    assert embeddings(model, images, batch_size=2).device.type == "cpu"
+    _, probabilities = explore_prediction(model, images[0], rotation=30, patch=(4, 4, 2))
+    assert probabilities.device.type == "cpu"
+    show_prediction(model, images[0], ("cat", "dog"), true_class=1)
+    prediction_explorer(model, images, torch.tensor([0, 1, 0, 1, 0]), ("cat", "dog"))
+    assert model.seen == ["meta"] * (3 + 3 + 1 + 1 + 1)
+
+
+@pytest.mark.parametrize("look", ["feature_maps", "saliency", "grad_cam"])
+def test_explain_runs_on_the_models_device(look):
+    """On the meta device every op runs without data; only the copy of the result back to the CPU
+    fails. A CPU picture handed to the meta model unmoved would fail earlier, on the device."""
+    model = SimpleCNN(widths=(4, 8)).to("meta")
+    images = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match="device"):
+        model(images)  # the mistake this test catches
+    layer = model.features[0] if look == "feature_maps" else model.features[-1]
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+        getattr(explain, look)(model, images, layer) if look != "saliency" else explain.saliency(model, images)
+
+
 # --------------------------------------------------------------------------------------------
 # Metrics, against hand-computed cases
 # --------------------------------------------------------------------------------------------

@@ -44,6 +44,14 @@ def test_doctor_names_a_fix_for_an_unwritable_folder(tmp_path):
     assert check.status == "fail" and "writable" in check.detail and check.fix
 
 
+def test_doctor_marks_fall_back_to_ascii_where_the_console_lacks_them():
+    import io
+    assert checkup.symbols_for(io.TextIOWrapper(io.BytesIO(), encoding="cp1252")) == checkup.ASCII_SYMBOLS
+    assert checkup.symbols_for(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")) == checkup.SYMBOLS
+    check = checkup.Check("python", "fail", "3.8", "install Python 3.10 or newer")
+    assert check.line(checkup.ASCII_SYMBOLS).startswith("x  python ") and "fix: install" in str(check)
+
+
 def test_network_check_never_fails_the_course():
     check = checkup.check_network(timeout=0.5)
     assert check.status in ("ok", "warn")

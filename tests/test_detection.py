@@ -150,3 +150,25 @@ def test_quick_recipes_report_the_benchmark_metrics(name, data_root, monkeypatch
     assert all(0.0 <= result.metrics[k] <= 1.0 for k in ("map50", "map"))
     assert result.train_s > 0 and result.params > 0 and result.train_images > 0
     assert result.config["batch_size"] in (DETECTOR.batch_size, FASTER_RCNN.batch_size)
+
+
+class _DeviceRecorder(torch.nn.Module):
+    """A stand-in detector whose weights live on the ``meta`` device: it records where its inputs
+    are and answers with CPU tensors, so a function that forgets to move them is caught."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1, device="meta"))
+        self.seen = []
+
+    def forward(self, images):
+        self.seen.append((images.device.type, images.dtype))
+        return [{"boxes": torch.zeros(1, 4), "scores": torch.ones(1), "labels": torch.ones(1, dtype=torch.int64)}
+                for _ in images]
+
+
+def test_detect_feeds_the_model_on_its_device_and_returns_cpu_tensors():
+    model = _DeviceRecorder()
+    found = detect(model, torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8), batch_size=2)
+    assert model.seen == [("meta", torch.float32)] * 3
+    assert len(found) == 5 and all(v.device.type == "cpu" for f in found for v in f.values())

@@ -168,3 +168,33 @@ def test_bad_input_is_named():
         mean_average_precision(predictions[:1], targets, CATEGORIES)
     with pytest.raises(ValueError, match="lacks the key"):
         mean_average_precision([{"boxes": torch.zeros(0, 4)}] * 2, targets, CATEGORIES)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), share=st.sampled_from([0.2, 0.5, 1.0]))
+def test_difficult_boxes_are_ignored_identically_to_pycocotools(seed, share):
+    predictions, targets = random_case(seed, 5)
+    rng = np.random.default_rng(seed)
+    for t in targets:
+        t["difficult"] = torch.from_numpy(rng.random(len(t["labels"])) < share)
+    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
+                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+
+
+def test_difficult_boxes_neither_earn_nor_cost():
+    _, targets = random_case(8, 5)
+    perfect = [{"boxes": t["boxes"], "labels": t["labels"], "scores": torch.ones(len(t["labels"]))} for t in targets]
+    flagged = [{**t, "difficult": torch.arange(len(t["labels"])) % 2 == 0} for t in targets]
+    assert mean_average_precision(perfect, flagged, CATEGORIES)["ap"] == pytest.approx(1.0)
+    # finding only the difficult boxes scores as finding nothing; missing them all costs nothing
+    only_difficult = [{k: v[f["difficult"]] for k, v in p.items()} for p, f in zip(perfect, flagged)]
+    assert mean_average_precision(only_difficult, flagged, CATEGORIES)["ap"] == 0.0
+    only_easy = [{k: v[~f["difficult"]] for k, v in p.items()} for p, f in zip(perfect, flagged)]
+    assert mean_average_precision(only_easy, flagged, CATEGORIES)["ap"] == pytest.approx(1.0)
+
+
+def test_difficult_flags_must_pair_with_boxes():
+    predictions, targets = random_case(9, 2)
+    targets[0] = {**targets[0], "difficult": torch.zeros(len(targets[0]["labels"]) + 1, dtype=torch.bool)}
+    with pytest.raises(ValueError, match="one per box"):
+        mean_average_precision(predictions, targets, CATEGORIES)

@@ -50,6 +50,13 @@ def test_detection_outcomes_name_every_kind_of_mistake():
     assert set(outcomes) == {"background"} and len(missed) == 0
 
 
+def test_a_difficult_box_nobody_found_is_not_missed():
+    flagged = {**TARGET, "difficult": torch.tensor([False, True, False])}
+    outcomes, missed = detection_outcomes(CANDIDATES, flagged)
+    assert outcomes == detection_outcomes(CANDIDATES, TARGET)[0]
+    assert missed.tolist() == [False, False, True]
+
+
 def test_threshold_counts_trade_precision_for_recall():
     loose = threshold_counts([CANDIDATES] * 2, [TARGET] * 2, 0.0, 1.0)
     strict = threshold_counts([CANDIDATES] * 2, [TARGET] * 2, 0.5, 0.5)

@@ -1,8 +1,16 @@
 """environment.yml (conda, Binder) and pyproject.toml (pip) must describe the same environment."""
 
 import re
-import tomllib
+from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there, the same parser
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch", "scikit-image": "scikit-image", "pillow": "pillow"}
@@ -27,15 +35,47 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     assert _environment_packages() == wanted
 
 
-def test_torch_range_admits_the_pair_that_imports_here():
+def _requirements() -> dict[str, Requirement]:
+    """pyproject.toml's requirements, the dev extra included, by package name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    found = (Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    return {r.name.lower(): r for r in found}
+
+
+def _installed(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def test_every_installed_package_is_in_its_pyproject_range():
+    wrong = {}
+    for name, requirement in _requirements().items():
+        if requirement.marker is None or requirement.marker.evaluate():
+            installed = _installed(name)
+            if installed == "not installed" or not requirement.specifier.contains(installed, prereleases=True):
+                wrong[name] = f"{installed}, wanted {requirement.specifier}"
+    assert not wrong, wrong
+
+
+def _torchvision_minor_for(torch_version: str) -> int:
+    """torchvision 0.(N+15) is the release built for torch 2.N: 0.19 for 2.4, 0.29 for 2.14."""
+    return Version(torch_version).minor + 15
+
+
+def test_torch_and_torchvision_installed_and_required_as_a_pair():
     import torch
     import torchvision
     from torchvision.ops import nms
 
+    # a torchvision built for another torch fails to load its compiled operators, nms among them
     assert nms(torch.zeros(1, 4), torch.ones(1), 0.5).tolist() == [0]
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert any(d.startswith("torch>=") for d in project["dependencies"])
-    assert torchvision.__version__
+    assert Version(torchvision.__version__).minor == _torchvision_minor_for(torch.__version__), \
+        (torch.__version__, torchvision.__version__)
+    floors = {name: next(s.version for s in _requirements()[name].specifier if s.operator == ">=")
+              for name in ("torch", "torchvision")}
+    assert Version(floors["torchvision"]).minor == _torchvision_minor_for(floors["torch"]), floors
 
 
 def test_ci_calls_the_readme_test_command():

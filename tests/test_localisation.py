@@ -8,9 +8,12 @@ import torch.nn.functional as F
 from torchvision.ops import box_iou, generalized_box_iou_loss
 
 from cvlearn.metrics.localisation import localisation_scores, paired_iou
-from cvlearn.models.localisation import LocalisationData, LocalisationLoss, Localiser, localise, main_boxes
+from cvlearn import data
+from cvlearn.models.localisation import (BoxedSplit, LocalisationData, LocalisationLoss, Localiser, localise,
+                                         main_boxes, with_boxes)
 from cvlearn.recipes import RECIPES
 from cvlearn.recipes import localisation as recipe
+from tests.fakedata import make_oxford_pets
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,6 +191,76 @@ def test_localise_clips_boxes_to_the_picture():
     overshoot.anchor = torch.nn.Parameter(torch.zeros(()))  # in_batches reads the device from a parameter
     out = localise(overshoot, torch.zeros(2, 3, 10, 20))
     assert torch.allclose(out["boxes"], torch.tensor([[0.0, 1.0, 20.0, 9.0]] * 2))
+
+
+class OnMeta(torch.nn.Module):
+    """A localiser that claims the meta device (its one parameter lives there): it records the device
+    of each batch it is handed and answers from the CPU, so a function that forgets to move its
+    input shows up as a "cpu" in ``seen``."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros((), device="meta"))
+        self.seen = []
+
+    def forward(self, images):
+        self.seen.append(images.device.type)
+        return {"logits": torch.zeros(len(images), 2), "boxes": torch.tensor([[0.25, 0.25, 0.75, 0.75]] * len(images))}
+
+
+def test_localise_moves_pictures_to_the_models_device_and_answers_on_the_cpu():
+    model = OnMeta()
+    out = localise(model, torch.zeros(5, 3, 8, 8, dtype=torch.uint8), batch_size=2)
+    assert model.seen == ["meta"] * 3
+    assert {value.device.type for value in out.values()} == {"cpu"}
+    assert torch.equal(out["boxes"], torch.tensor([[2.0, 2.0, 6.0, 6.0]] * 5))
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory):
+    """Fake Oxford-IIIT Pet: 12 trainval photos (one of train without its head XML), 4 test photos without any."""
+    base = tmp_path_factory.mktemp("pets")
+    written = make_oxford_pets(base / "oxford-pets")
+    (base / "oxford-pets" / "oxford-iiit-pet" / "annotations" / "xmls" / f"{written['trainval'][4]}.xml").unlink()
+    return base
+
+
+def test_with_boxes_keeps_the_photos_that_have_a_box(pets):
+    whole = data.load("oxford-pets", "train", root=pets, size=64, progress=False)
+    boxed = with_boxes(whole)
+    has_box = [i for i in range(len(whole)) if len(whole.target(i)["boxes"])]
+    assert len(has_box) == len(whole) - 1  # the photo without an XML, and only it
+    assert isinstance(boxed, BoxedSplit) and boxed.indices.tolist() == has_box and boxed.dropped == 1
+    assert torch.equal(boxed.images, whole.images[has_box])
+    assert torch.equal(boxed.targets, whole.targets[has_box])
+    assert torch.equal(main_boxes(boxed), torch.stack([whole.target(i)["boxes"][0] for i in has_box]).float())
+    assert boxed.classes == whole.classes and boxed.split == "train" and boxed.size == 64
+    assert torch.equal(boxed.target(3)["boxes"], whole.target(has_box[3])["boxes"])
+    assert torch.equal(boxed[3][0], whole[has_box[3]][0])
+    pairs = LocalisationData.from_dataset(boxed)
+    assert len(pairs) == len(has_box) and torch.allclose(pairs[0][1]["boxes"], main_boxes(boxed)[0] / 64)
+
+
+def test_with_boxes_of_a_split_without_any_is_empty(pets):
+    whole = data.load("oxford-pets", "test", root=pets, size=64, progress=False)
+    boxed = with_boxes(whole)
+    assert len(boxed) == 0 and boxed.dropped == len(whole) == 4
+    assert boxed.images.shape == (0, 3, 64, 64) and boxed.images.dtype == torch.uint8
+    assert main_boxes(boxed).shape == (0, 4) and boxed.targets.shape == (0,)
+    with pytest.raises(ValueError, match="has no box to localise.*with_boxes"):
+        main_boxes(whole)
+
+
+def test_with_boxes_keeps_every_toy_picture(small):
+    ds = small("toy-pets", "val", n=12)
+    boxed = with_boxes(ds)
+    assert len(boxed) == 12 and boxed.dropped == 0
+    assert torch.equal(boxed.images, ds.images) and torch.equal(main_boxes(boxed), main_boxes(ds))
+
+
+def test_with_boxes_needs_pictures_of_one_size(pets):
+    with pytest.raises(ValueError, match="differ in size.*size=64"):
+        with_boxes(data.load("oxford-pets", "val", root=pets, progress=False))
 
 
 # --------------------------------------------------------------------------------------------

@@ -223,7 +223,6 @@ def test_export_in_the_datasets_own_format(root, tmp_path):
 @pytest.mark.parametrize("kwargs, error, words", [
     ({"split": "trainval"}, ValueError, "split must be one of"),
     ({"size": 8}, ValueError, "size must be between 32 and 1024"),
-    ({"n": 500}, ValueError, "n must be at most 6"),
     ({"n": 2.5}, TypeError, "n must be an int"),
 ])
 def test_bad_arguments_are_clear(root, kwargs, error, words):
@@ -235,6 +234,11 @@ def test_bad_arguments_are_clear(root, kwargs, error, words):
 def test_n_takes_the_first_samples(root):
     base, _ = root
     assert len(data.load("voc2012", "train", root=base, n=3)) == 3
+
+
+def test_n_beyond_the_split_takes_it_whole(root):
+    base, _ = root
+    assert len(data.load("penn-fudan", root=base, n=500)) == len(data.load("penn-fudan", root=base))
 
 
 def test_unknown_names_list_toy_and_real(tmp_path):
@@ -277,3 +281,14 @@ def test_choose_falls_back_to_toy_with_one_line(root, tmp_path, capsys):
     assert "oxford-pets" in capsys.readouterr().out
     with pytest.raises(ValueError, match="DATA must be 'toy' or 'oxford-pets'"):
         realdata.choose("pets", "toy-pets", "oxford-pets")
+
+
+def test_a_voc_photo_without_objects_has_no_boxes_and_no_main_class(tmp_path):
+    written = make_voc2012(tmp_path / "voc2012")
+    stem = written["sets"]["train"][1]  # train's second photo (the first is val)
+    xml = tmp_path / "voc2012" / "VOCdevkit" / "VOC2012" / "Annotations" / f"{stem}.xml"
+    xml.write_text(xml.read_text().split("<object>")[0] + "</annotation>")
+    ds = data.load("voc2012", "train", root=tmp_path)
+    image, target = ds[0]
+    assert target["label"] == -1 and target["boxes"].shape == (0, 4) and len(target["labels"]) == 0
+    assert int(ds.targets[0]) == -1

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from cvlearn.metrics import confusion_matrix
-from cvlearn.metrics.segmentation import (boundary_mask, iou_from_confusion, match_clusters, mean_iou,
-                                          per_class_iou, pixel_accuracy, segmentation_scores)
+from cvlearn.metrics.segmentation import (boundary_mask, iou_from_confusion, labelled_pixels, match_clusters,
+                                          mean_iou, per_class_iou, pixel_accuracy, segmentation_scores)
 from cvlearn.models.segmentation import FCN, UNet, colour_clusters, median_frequency_weights, predict_classes
-from cvlearn.recipes import RECIPES, count_parameters
+from cvlearn.recipes import RECIPES, count_parameters, semantic
 from cvlearn.recipes.semantic import CONFIGS, UNET, SegmentationConfig, SegmentationPairs, make_loader, make_loss
+from cvlearn.train import fit
 
 # Hand-worked example: 6 pixels, 3 classes that occur, a 4th class that never does.
 #   target     prediction      confusion (row = true, column = predicted)
@@ -206,3 +207,107 @@ def test_quick_recipe_runs_and_reports_the_schema(tmp_path, monkeypatch):
     assert all(0.0 <= v <= 1.0 for v in result.metrics.values())
     assert result.train_images > 0 and result.params > 0 and result.config["model"] == "unet"
     assert np.isfinite(result.history.step_losses).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Real masks: VOC's 255 outlines are left out of weights, loss and scores
+# --------------------------------------------------------------------------------------------
+
+VOID = 255
+
+
+class _VOCLikeSplit:
+    """What the recipe reads from a real split: whole tensors, classes and an ignore index."""
+
+    def __init__(self, n: int = 4, size: int = 16) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=generator)
+        masks = torch.randint(0, 3, (n, size, size), generator=generator)
+        masks[:, ::4] = VOID  # outlines nobody labelled
+        self.semantic_masks = masks.to(torch.uint8)
+        self.semantic_classes = ("background", "cat", "dog")
+        self.ignore_index = VOID
+
+
+def test_loss_weights_and_scores_leave_ignored_pixels_out():
+    split = _VOCLikeSplit()
+    loss_fn = make_loss(UNET, split)
+    assert loss_fn.ignore_index == VOID
+    labelled = split.semantic_masks != VOID
+    assert loss_fn.weight.tolist() == pytest.approx(
+        median_frequency_weights(split.semantic_masks[labelled], 3).tolist())
+    logits = torch.randn(4, 3, 16, 16)
+    masks = split.semantic_masks.long()
+    wild = logits.clone()
+    wild[:, :, ::4] = 100 * torch.randn(4, 3, 4, 16)  # whatever is predicted on outlines must not matter
+    assert loss_fn(wild, masks).item() == pytest.approx(loss_fn(logits, masks).item())
+    model = FCN(3, width=4, depth=2)
+    scores, matrix = semantic.evaluate(model, split)
+    assert int(matrix.sum()) == int(labelled.sum())
+    assert 0.0 <= scores["miou"] <= 1.0
+
+
+def test_labelled_pixels_and_cluster_matching_skip_ignored_pixels():
+    truth = torch.tensor([[[0, 1, VOID], [1, 0, VOID]]])
+    assert labelled_pixels(truth, VOID).tolist() == [[[True, True, False], [True, True, False]]]
+    assert labelled_pixels(truth).all()
+    clusters = torch.tensor([[[1, 0, 0], [0, 1, 0]]])
+    assert match_clusters(clusters, truth, 2, ignore_index=VOID).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="class indices"):
+        match_clusters(clusters, truth, 2)
+
+
+def test_toy_splits_have_no_ignore_index(small):
+    ds = small("toy-pasture", "train", n=4)
+    assert semantic.ignore_index_of(ds) is None
+    assert make_loss(UNET, ds).ignore_index == -100  # PyTorch's default: no pixel is ignored
+
+
+# --------------------------------------------------------------------------------------------
+# Devices: package functions move inputs to the model's device and return CPU tensors
+# --------------------------------------------------------------------------------------------
+
+
+class _DeviceRecorder(torch.nn.Module):
+    """A stand-in segmenter whose weights live on the ``meta`` device; it records where its
+    inputs are and answers with CPU logits, so a function that forgets to move them is caught."""
+
+    def __init__(self, num_classes: int = 3) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1, device="meta"))
+        self.num_classes, self.seen = num_classes, []
+
+    def forward(self, images):
+        self.seen.append(images.device.type)
+        return torch.zeros(images.shape[0], self.num_classes, *images.shape[-2:])
+
+
+def test_predict_and_evaluate_feed_the_model_on_its_device_and_return_cpu():
+    model = _DeviceRecorder()
+    images = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8)
+    classes = predict_classes(model, images, batch_size=2)
+    assert model.seen == ["meta"] * 3 and classes.device.type == "cpu" and classes.shape == (5, 8, 8)
+    split = _VOCLikeSplit(n=2, size=8)
+    semantic.make_evaluator(split)(model)
+    assert set(model.seen) == {"meta"}
+
+
+def test_fit_moves_a_weighted_loss_with_the_model():
+    moved = []
+
+    class RecordingLoss(torch.nn.CrossEntropyLoss):
+        def to(self, *args, **kwargs):
+            moved.append(torch.device(args[0]))
+            return super().to(*args, **kwargs)
+
+    split = _VOCLikeSplit(n=2, size=8)
+    loader = make_loader(split, UNET)
+    fit(FCN(3, width=4, depth=2), loader, loss_fn=RecordingLoss(weight=torch.ones(3), ignore_index=VOID),
+        epochs=1, device="cpu", progress=False)
+    assert moved == [torch.device("cpu")]
+
+
+def test_recipe_train_passes_its_device_to_fit(small):
+    ds = small("toy-pasture", "train", n=8)
+    _, history = semantic.train(SegmentationConfig(model="fcn", width=4, depth=2, epochs=1), ds, ds, device="cpu", progress=False)
+    assert history.device == "cpu"

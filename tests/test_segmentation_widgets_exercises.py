@@ -41,6 +41,15 @@ def test_errors_view_tints_only_wrong_pixels_of_visible_classes():
     assert (hidden == 100).all()  # the mistake is between classes 0 and 1, both switched off
 
 
+def test_errors_view_never_counts_unlabelled_pixels():
+    void = np.where(np.arange(5) == 1, 255, TRUTH)  # the wrong column is an outline nobody labelled
+    errors = render_view(IMAGE, void, PREDICTION, PALETTE, "errors", alpha=1.0, ignore_index=255)
+    assert (errors == 100).all()
+    assert (render_view(IMAGE, void, PREDICTION, PALETTE, "errors", alpha=1.0)[:, 1] == plot.ERROR_COLOUR).all()
+    truth = render_view(IMAGE, void, PREDICTION, PALETTE, "ground truth", alpha=1.0, ignore_index=255)
+    assert (truth[:, 1] == plot.VOID_COLOUR).all()
+
+
 def test_render_view_rejects_bad_arguments():
     with pytest.raises(ValueError, match="view must be one of"):
         render_view(IMAGE, TRUTH, PREDICTION, PALETTE, "overlay")
@@ -83,6 +92,10 @@ def test_error_overlay_and_result_figures():
     assert (ignored == 100).all()
     fig = plot.show_segmentation_results([IMAGE] * 2, [TRUTH] * 2, [PREDICTION] * 2, ["a", "b", "c"], PALETTE)
     assert len(fig.axes) == 8
+    plt.close(fig)
+    void = np.where(np.arange(5) == 1, 255, TRUTH)
+    fig = plot.show_segmentation_results([IMAGE], [void], [PREDICTION], ["a", "b", "c"], PALETTE, ignore_index=255)
+    assert fig.axes[3].texts[0].get_text() == "0.0% wrong"
     plt.close(fig)
     fig = plot.show_grids([np.eye(2), np.ones((3, 3))], ["a", "b"])
     assert len(fig.axes) == 2

@@ -3,7 +3,8 @@
 Predictions and targets use torchvision's detection format, one dict per image:
 
 * target: ``image_id`` (int), ``boxes`` (N, 4) XYXY in pixels, ``labels`` (N,), and for masks
-  ``masks`` (N, H, W) bool;
+  ``masks`` (N, H, W) bool; optionally ``difficult`` (N,) bool (Pascal VOC's flag): those boxes
+  are ignored, as boxes outside an area range are;
 * prediction: ``boxes`` (M, 4) XYXY in pixels, ``scores`` (M,), ``labels`` (M,), and for masks
   ``masks`` (M, H, W) bool or (M, 1, H, W) probabilities (thresholded at 0.5, as torchvision's
   Mask R-CNN tutorial does).
@@ -55,6 +56,40 @@ def coco_results(predictions: Sequence[dict], image_ids: Sequence[int], with_mas
     return results
 
 
+def difficult_flags(target: dict) -> np.ndarray:
+    """(G,) bool: a target's ``difficult`` flags (Pascal VOC's), all False when it has none."""
+    count = len(torch.as_tensor(target["boxes"]).reshape(-1, 4))
+    flags = target.get("difficult")
+    if flags is None:
+        return np.zeros(count, dtype=bool)
+    flags = torch.as_tensor(flags).detach().cpu().reshape(-1).numpy().astype(bool)
+    if len(flags) != count:
+        raise ValueError(f"a target's difficult flags must be one per box: got {len(flags)} for {count} boxes")
+    return flags
+
+
+class _DifficultIgnoringCOCOeval(COCOeval):
+    """COCOeval that also ignores ground truth marked ``difficult``.
+
+    pycocotools ignores a box when it is a "crowd" (which also changes how it is matched) or
+    outside the area range; its ``ignore`` field is overwritten from ``iscrowd`` while preparing.
+    Setting ``ignore`` again after that ignores difficult boxes exactly as out-of-range ones.
+    """
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        for boxes in self._gts.values():
+            for gt in boxes:
+                gt["ignore"] = int(gt["ignore"] or gt.get("difficult", 0))
+
+
+def _mark_difficult(gt: dict, targets: Sequence[dict]) -> None:
+    """Copy the targets' ``difficult`` flags onto the annotations (made in the same order)."""
+    flags = [flag for target in targets for flag in difficult_flags(target).tolist()]
+    for ann, flag in zip(gt["annotations"], flags):
+        ann["difficult"] = int(flag)
+
+
 def coco_evaluate(predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str],
                   image_size: tuple[int, int], iou_type: str = "bbox") -> dict[str, float]:
     """COCOeval's twelve summary numbers (see :data:`STAT_NAMES`) for ``iou_type`` "bbox" or "segm".
@@ -67,6 +102,7 @@ def coco_evaluate(predictions: Sequence[dict], targets: Sequence[dict], categori
         raise ValueError(f"predictions and targets must pair up: got {len(predictions)} and {len(targets)}")
     with_masks = iou_type == "segm"
     gt = coco_ground_truth(targets, categories, image_size, with_masks=with_masks)
+    _mark_difficult(gt, targets)
     image_ids = [int(t["image_id"]) for t in targets]
     results = coco_results(predictions, image_ids, with_masks=with_masks)
     if not results:
@@ -77,7 +113,7 @@ def coco_evaluate(predictions: Sequence[dict], targets: Sequence[dict], categori
         coco_gt.dataset = gt
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(results)
-        evaluator = COCOeval(coco_gt, coco_dt, iou_type)
+        evaluator = _DifficultIgnoringCOCOeval(coco_gt, coco_dt, iou_type)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()

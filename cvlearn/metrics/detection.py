@@ -15,7 +15,9 @@ How COCO scores a detector, one class at a time:
 
 Area ranges (small < 32², medium, large > 96² pixels) score objects of one size only: boxes of
 other sizes are ignored rather than counted as misses. At most 1, 10 or 100 detections per image
-are scored (the best-scored ones). There are no "crowd" regions in the toy world.
+are scored (the best-scored ones). There are no "crowd" regions in the toy world. Boxes a target
+flags ``difficult`` (Pascal VOC's flag, ``target["difficult"]`` (G,) bool) are ignored the same
+way, as VOC's own evaluation ignores them: finding one earns nothing, missing one costs nothing.
 
 Predictions and targets use torchvision's format (see :mod:`cvlearn.metrics.coco`, whose
 pycocotools numbers these match to the last digit). Labels are 1-based indices into
@@ -32,7 +34,7 @@ import torch
 from torch import Tensor
 
 from ..boxes import as_boxes
-from .coco import STAT_NAMES
+from .coco import STAT_NAMES, difficult_flags
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 """COCO's ten IoU thresholds 0.5, 0.55, ..., 0.95 (built exactly as pycocotools builds them)."""
@@ -122,7 +124,8 @@ class ImageMatches:
 def evaluate_image(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np.ndarray,
                    area_ranges: Sequence[tuple[float, float]] = (AREA_RANGES["all"],),
                    max_detections: int = MAX_DETECTIONS[-1],
-                   iou_thresholds: Sequence[float] = IOU_THRESHOLDS) -> list[ImageMatches | None]:
+                   iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
+                   gt_difficult: np.ndarray | None = None) -> list[ImageMatches | None]:
     """Match one image's detections of one class to its boxes of that class, as COCO does.
 
     Args:
@@ -130,6 +133,7 @@ def evaluate_image(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np
         area_ranges: one matching per range; boxes (and unmatched detections) with an area
             outside the range are ignored.
         max_detections: only the best-scored detections are kept.
+        gt_difficult: (G,) bool, boxes ignored in every area range (VOC's ``difficult``).
 
     Returns:
         One :class:`ImageMatches` per area range, or Nones when the image has neither boxes nor
@@ -143,8 +147,9 @@ def evaluate_image(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     gt_area = (gt_boxes[:, 2] - gt_boxes[:, 0]) * (gt_boxes[:, 3] - gt_boxes[:, 1])
     results = []
+    difficult = np.zeros(len(gt_boxes), dtype=bool) if gt_difficult is None else np.asarray(gt_difficult, dtype=bool)
     for lo, hi in area_ranges:
-        gt_ignore = (gt_area < lo) | (gt_area > hi)
+        gt_ignore = (gt_area < lo) | (gt_area > hi) | difficult
         gt_order = np.argsort(gt_ignore, kind="mergesort")  # boxes that count first
         matched, ignored = match_detections(iou[:, gt_order], gt_ignore[gt_order], iou_thresholds)
         ignored |= ~matched & ((area < lo) | (area > hi))[None, :]
@@ -297,7 +302,7 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], ca
         predictions: one dict per image with ``boxes`` (D, 4) XYXY pixels, ``scores`` (D,) and
             ``labels`` (D,) 1-based into ``categories``.
         targets: one dict per image, same order, with ``boxes`` (G, 4), ``labels`` (G,) and
-            ``image_id``.
+            ``image_id``; optionally ``difficult`` (G,) bool, boxes that are ignored.
         categories: class names, entry 0 the background (``dataset.categories``).
 
     Returns:
@@ -316,11 +321,12 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], ca
     order = sorted(range(len(targets)), key=lambda i: int(targets[i]["image_id"]))
     images = [(_as_numpy_boxes(predictions[i]["boxes"], "predictions' boxes"),
                _as_numpy(predictions[i]["scores"]).astype(float), _as_numpy(predictions[i]["labels"]),
-               _as_numpy_boxes(targets[i]["boxes"], "targets' boxes"), _as_numpy(targets[i]["labels"])) for i in order]
+               _as_numpy_boxes(targets[i]["boxes"], "targets' boxes"), _as_numpy(targets[i]["labels"]),
+               difficult_flags(targets[i])) for i in order]
     for k, c in enumerate(class_ids):
-        per_class = [(pb[pl == c], ps[pl == c], gb[gl == c]) for pb, ps, pl, gb, gl in images]
+        per_class = [(pb[pl == c], ps[pl == c], gb[gl == c], gd[gl == c]) for pb, ps, pl, gb, gl, gd in images]
         class_curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        matched_images = [evaluate_image(pb, ps, gb, ranges, limits[-1], thresholds) for pb, ps, gb in per_class]
+        matched_images = [evaluate_image(pb, ps, gb, ranges, limits[-1], thresholds, gd) for pb, ps, gb, gd in per_class]
         for a in range(a_):
             matches = [image[a] for image in matched_images if image[a] is not None]
             for m, limit in enumerate(limits):
@@ -390,11 +396,12 @@ def detection_outcomes(prediction: dict, target: dict, iou_threshold: float = 0.
 
     Args:
         prediction: ``boxes`` (D, 4) XYXY, ``scores`` (D,), ``labels`` (D,).
-        target: ``boxes`` (G, 4) XYXY, ``labels`` (G,).
+        target: ``boxes`` (G, 4) XYXY, ``labels`` (G,); optionally ``difficult`` (G,) bool.
 
     Returns:
         (outcomes, missed): one outcome per detection in the prediction's own order, and a (G,)
-        bool tensor, True for each box no correct detection found.
+        bool tensor, True for each box no correct detection found (never for a difficult one,
+        which VOC does not expect a detector to find).
     """
     boxes = as_boxes(prediction["boxes"], "prediction's boxes").detach().cpu().double()
     scores = torch.as_tensor(prediction["scores"]).detach().cpu().reshape(-1)
@@ -417,4 +424,4 @@ def detection_outcomes(prediction: dict, target: dict, iou_threshold: float = 0.
             outcomes[d] = "wrong class"
         elif len(gt_boxes) and right.max() >= poor_iou:
             outcomes[d] = "poor box"
-    return outcomes, ~taken
+    return outcomes, ~taken & ~torch.from_numpy(difficult_flags(target))

@@ -84,6 +84,15 @@ def segmentation_scores(matrix: torch.Tensor, classes: list[str] | tuple[str, ..
             "iou": {name: float(v) for name, v in zip(names, iou)}}
 
 
+def labelled_pixels(masks: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
+    """Bool of the masks' shape: True where a pixel has a class, False where it is ``ignore_index``
+    (VOC's 255 outlines). Without an ``ignore_index`` every pixel is labelled."""
+    masks = torch.as_tensor(masks)
+    if ignore_index is None:
+        return torch.ones_like(masks, dtype=torch.bool)
+    return masks != ignore_index
+
+
 def boundary_mask(masks: torch.Tensor, width: int = 1) -> torch.Tensor:
     """(N, H, W) bool: pixels within ``width`` pixels (a square neighbourhood) of another class.
 
@@ -103,10 +112,12 @@ def boundary_mask(masks: torch.Tensor, width: int = 1) -> torch.Tensor:
     return (largest != smallest).reshape(m.shape)
 
 
-def match_clusters(clusters: torch.Tensor, targets: torch.Tensor, num_classes: int) -> np.ndarray:
+def match_clusters(clusters: torch.Tensor, targets: torch.Tensor, num_classes: int,
+                   ignore_index: int | None = None) -> np.ndarray:
     """Give each cluster of an unsupervised method the class it overlaps most, one to one.
 
-    clusters: (N, H, W) cluster indices in [0, K); targets: (N, H, W) class indices in [0, C).
+    clusters: (N, H, W) cluster indices in [0, K); targets: (N, H, W) class indices in [0, C),
+    or ``ignore_index`` for pixels nobody labelled (left out of the overlaps).
     The assignment maximising the total overlap is found by the Hungarian method
     (``scipy.optimize.linear_sum_assignment``). Returns ``(K,)`` int64: the class of each cluster;
     with more clusters than classes, the clusters left over get the class they overlap most.
@@ -114,7 +125,7 @@ def match_clusters(clusters: torch.Tensor, targets: torch.Tensor, num_classes: i
     clusters, targets = torch.as_tensor(clusters).long(), torch.as_tensor(targets).long()
     k = int(clusters.max()) + 1 if clusters.numel() else 0
     size = max(k, num_classes)
-    overlap = confusion_matrix(clusters, targets, size)[:num_classes, :k].numpy()  # (classes, clusters)
+    overlap = confusion_matrix(clusters, targets, size, ignore_index)[:num_classes, :k].numpy()  # (classes, clusters)
     rows, cols = linear_sum_assignment(overlap, maximize=True)
     mapping = overlap.argmax(axis=0)
     mapping[cols] = rows

@@ -17,7 +17,8 @@ picture size.
 :class:`LocalisationLoss` adds cross-entropy for the class to smooth L1 and GIoU losses for the
 box. :class:`LocalisationData` serves ``(image, target)`` pairs from whole-split tensors, with
 random left-right flips that move the box too. :func:`localise` gives labels, scores and boxes
-in pixels.
+in pixels. :func:`with_boxes` keeps the pictures of a split that have a box to learn from (every
+toy picture has one; some Oxford-IIIT Pet photos have no head box, and its test split none).
 """
 
 from __future__ import annotations
@@ -147,15 +148,89 @@ class LocalisationLoss(nn.Module):
 def main_boxes(dataset: Any) -> Tensor:
     """(N, 4) XYXY pixel box of each sample's main object (the first box: toy-pets has one animal).
 
-    Gathered once from ``dataset.target(i)``, so training can read boxes from one tensor.
+    Gathered once from ``dataset.target(i)``, so training can read boxes from one tensor; a
+    :class:`BoxedSplit` has them already.
     """
+    if isinstance(dataset, BoxedSplit):
+        return dataset.boxes.clone()
     boxes = []
     for i in range(len(dataset)):
         target_boxes = dataset.target(i)["boxes"]
         if len(target_boxes) == 0:
-            raise ValueError(f"sample {i} of {dataset!r} has no box to localise")
+            raise ValueError(f"sample {i} of {dataset!r} has no box to localise; keep the samples that have "
+                             f"one with cvlearn.models.localisation.with_boxes(dataset)")
         boxes.append(target_boxes[0].as_subclass(Tensor).float())
     return torch.stack(boxes)
+
+
+class BoxedSplit(Dataset):
+    """The pictures of a split that have a box: what a localiser learns from and is scored on.
+
+    Made by :func:`with_boxes`. It answers like the split it came from (``images``, ``targets``,
+    ``classes``, ``name``, ``split``, ``size``, ``target(i)``, ``dataset[i]``), for those
+    pictures only, and adds
+
+    * ``boxes``: (N, 4) float XYXY in pixels, each picture's main box (its first);
+    * ``indices``: (N,) int64, each picture's position in the whole split;
+    * ``whole``: the split itself, and ``dropped``: how many of its pictures had no box.
+    """
+
+    def __init__(self, whole: Any, indices: Tensor, images: Tensor, boxes: Tensor) -> None:
+        if not len(indices) == len(images) == len(boxes):
+            raise ValueError(f"need one index, image and box per picture, got {len(indices)}, {len(images)} "
+                             f"and {len(boxes)}")
+        self.whole, self.indices, self.images, self.boxes = whole, indices, images, boxes
+        self.targets = whole.targets[indices]
+        for name in ("name", "split", "size", "classes", "categories", "semantic_classes", "palette"):
+            if hasattr(whole, name):
+                setattr(self, name, getattr(whole, name))
+
+    @property
+    def dropped(self) -> int:
+        return len(self.whole) - len(self)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> tuple[Any, dict[str, Any]]:
+        return self.whole[int(self.indices[index])]
+
+    def target(self, index: int) -> dict[str, Any]:
+        """Every annotation of picture ``index`` (read from the whole split)."""
+        return self.whole.target(int(self.indices[index]))
+
+    def __repr__(self) -> str:
+        return f"BoxedSplit({len(self)} of the {len(self.whole)} pictures of {self.whole!r})"
+
+
+def _boxed_samples(dataset: Any) -> tuple[list[int], list[Tensor], list[Tensor]]:
+    """Positions, images (3, H, W) and first boxes (4,) of the samples that have a box, each read once."""
+    indices, images, boxes = [], [], []
+    for i in range(len(dataset)):
+        image, target = dataset[i]
+        if len(target["boxes"]):
+            indices.append(i)
+            images.append(image.as_subclass(Tensor))
+            boxes.append(target["boxes"][0].as_subclass(Tensor).float())
+    return indices, images, boxes
+
+
+def with_boxes(dataset: Any) -> BoxedSplit:
+    """The pictures of ``dataset`` that have at least one box.
+
+    dataset: a split from :func:`cvlearn.data.load` with a ``size`` (so that its pictures
+    stack). Each sample is read once (a real photo is decoded once). Returns a
+    :class:`BoxedSplit`, possibly empty: the test split of Oxford-IIIT Pet has no head boxes.
+    """
+    indices, images, boxes = _boxed_samples(dataset)
+    if len({tuple(image.shape) for image in images}) > 1:
+        raise ValueError(f"the pictures of {dataset!r} differ in size; load the split with a size, "
+                         f"e.g. cvlearn.data.load(name, split, size=64)")
+    if not images:
+        side = getattr(dataset, "size", None) or 0
+        return BoxedSplit(dataset, torch.zeros(0, dtype=torch.int64),
+                          torch.zeros((0, 3, side, side), dtype=torch.uint8), torch.zeros((0, 4)))
+    return BoxedSplit(dataset, torch.tensor(indices), torch.stack(images), torch.stack(boxes))
 
 
 class LocalisationData(Dataset):

@@ -8,12 +8,14 @@ notebook's scorecard cannot drift apart.
 Training uses whole-split tensors (``ds.images``, ``ds.semantic_masks``) held in memory, random
 horizontal flips (a flipped pasture is still a pasture: the labels flip with the pixels), a
 per-pixel cross-entropy weighted by median-frequency balancing, and :func:`cvlearn.train.fit`.
+On real photos (``voc2012``) pixels marked ``dataset.ignore_index`` (255: VOC's outlines) are left
+out of the class weights, the loss and every score; toy datasets have no such pixels.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -95,6 +97,11 @@ class SegmentationPairs(Dataset):
         return image, mask
 
 
+def ignore_index_of(dataset: Any) -> int | None:
+    """The mask value of a dataset's unlabelled pixels (``dataset.ignore_index``), or None."""
+    return getattr(dataset, "ignore_index", None)
+
+
 def make_loader(dataset: data.ToyDataset, config: SegmentationConfig, train: bool = True) -> DataLoader:
     """Batches of ``(images: (B, 3, H, W) float, masks: (B, H, W) int64)`` from a whole split."""
     pairs = SegmentationPairs(dataset.images, dataset.semantic_masks, flip=train and config.flip)
@@ -103,15 +110,19 @@ def make_loader(dataset: data.ToyDataset, config: SegmentationConfig, train: boo
 
 def make_loss(config: SegmentationConfig, train: data.ToyDataset) -> nn.CrossEntropyLoss:
     """Per-pixel cross-entropy, weighted by median-frequency balancing of the training masks when
-    ``config.class_weights``. It takes ``logits: (B, C, H, W)`` and ``masks: (B, H, W)``."""
-    weights = median_frequency_weights(train.semantic_masks, len(train.semantic_classes)) if config.class_weights else None
-    return nn.CrossEntropyLoss(weight=weights)
+    ``config.class_weights``. It takes ``logits: (B, C, H, W)`` and ``masks: (B, H, W)``; pixels
+    equal to the dataset's ``ignore_index`` add nothing to it."""
+    ignored = ignore_index_of(train)
+    weights = (median_frequency_weights(train.semantic_masks, len(train.semantic_classes), ignore_index=ignored)
+               if config.class_weights else None)
+    return nn.CrossEntropyLoss(weight=weights, ignore_index=-100 if ignored is None else ignored)
 
 
 def evaluate(model: nn.Module, dataset: data.ToyDataset) -> tuple[dict, torch.Tensor]:
     """Scores on a whole split: ``({"miou", "pixel_accuracy", "iou": {class: IoU}}, confusion (C, C))``."""
     classes = dataset.semantic_classes
-    matrix = confusion_matrix(predict_classes(model, dataset.images), dataset.semantic_masks, len(classes))
+    matrix = confusion_matrix(predict_classes(model, dataset.images), dataset.semantic_masks, len(classes),
+                              ignore_index_of(dataset))
     return segmentation_scores(matrix, classes), matrix
 
 
@@ -124,13 +135,16 @@ def make_evaluator(dataset: data.ToyDataset) -> Callable[[nn.Module], dict[str, 
 
 
 def train(config: SegmentationConfig, train_set: data.ToyDataset, val_set: data.ToyDataset, seed: int = 0,
-          progress: bool = True) -> tuple[nn.Module, History]:
-    """Build the model of ``config`` and fit it; the weights of the epoch with the best val mIoU are kept."""
+          progress: bool = True, device: str | torch.device | None = None) -> tuple[nn.Module, History]:
+    """Build the model of ``config`` and fit it; the weights of the epoch with the best val mIoU are kept.
+
+    ``device``: where to train (``None``: CUDA, then MPS, then the CPU); the model stays there.
+    """
     seed_everything(seed)
     model = config.build_model(len(train_set.semantic_classes))
     history = fit(model, make_loader(train_set, config), loss_fn=make_loss(config, train_set),
                   evaluate=make_evaluator(val_set), monitor="val_miou", seed=seed, progress=progress,
-                  **config.fit_options())
+                  device=device, **config.fit_options())
     return model, history
 
 

@@ -27,14 +27,16 @@ def _visible_pixels(truth: np.ndarray, prediction: np.ndarray, visible: Sequence
 
 
 def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str = "side by side",
-                alpha: float = 0.6, visible: Sequence[int] | None = None, gap: int = 2) -> np.ndarray:
+                alpha: float = 0.6, visible: Sequence[int] | None = None, gap: int = 2,
+                ignore_index: int | None = None) -> np.ndarray:
     """The picture one setting of the explorer shows, as (H, W', 3) uint8.
 
     image: (3, H, W) or (H, W, 3); truth, prediction: (H, W) class indices; palette: (C, 3) uint8.
     view: one of :data:`VIEWS`; alpha: opacity of the class colours (0: the photo only, 1: the
     colours only); visible: class indices to colour (``None``: all). ``"side by side"`` puts the
     ground truth left and the prediction right, ``gap`` white columns apart (W' = 2W + gap);
-    ``"errors"`` tints wrong pixels red, counting only pixels of a visible class.
+    ``"errors"`` tints wrong pixels red, counting only pixels of a visible class and never those
+    whose truth is ``ignore_index`` (VOC's 255 outlines, which the ground truth shows in cream).
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
@@ -48,6 +50,8 @@ def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str
     if view == "errors":
         hidden = -1  # pixels of switched-off classes are ignored: they can be neither right nor wrong
         shown = _visible_pixels(truth, prediction, visible)
+        if ignore_index is not None:
+            shown &= truth != ignore_index
         return error_overlay(image, np.where(shown, truth, hidden), prediction, alpha, ignore_index=hidden)
     left, right = overlay(image, truth, palette, alpha, visible), overlay(image, prediction, palette, alpha, visible)
     spacer = np.full((truth.shape[0], gap, 3), 255, dtype=np.uint8)
@@ -75,11 +79,12 @@ def _swatch(colour: Sequence[int]) -> str:
 
 
 def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: Sequence[str], palette: Any,
-                          scale: int = 4) -> Any:
+                          scale: int = 4, ignore_index: int | None = None) -> Any:
     """An ipywidgets panel over a set of samples: pick the image, the view, the opacity and the
     classes to colour (each checkbox has its class's colour as legend).
 
-    images: (N, 3, H, W); truths, predictions: (N, H, W) class indices; palette: (C, 3) uint8.
+    images: (N, 3, H, W); truths, predictions: (N, H, W) class indices; palette: (C, 3) uint8;
+    ignore_index: the truths' value for unlabelled pixels (never counted as errors), if any.
     Returns the widget (display it, or leave it as the cell's last value).
     """
     import ipywidgets as widgets
@@ -100,7 +105,7 @@ def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: S
         i = index.value
         visible = [c for c, box in enumerate(toggles) if box.value]
         shown = render_view(images[i], np.asarray(truths[i]), np.asarray(predictions[i]), palette, view.value,
-                            alpha.value, visible)
+                            alpha.value, visible, ignore_index=ignore_index)
         picture.value = png_bytes(enlarge(shown, scale))
 
     for control in (index, alpha, view, *toggles):
