@@ -28,7 +28,7 @@ NOBODY = 65534
 CHILD = r"""
 import json, os, sys
 from pathlib import Path
-import encodings.cp437, platformdirs, zipfile  # before demoting: the stdlib may be unreadable after
+import encodings.cp437, platformdirs, zipfile, PIL.ImageFile  # before demoting: the venv may be unreadable after
 from cvlearn import checkup, data, download
 if sys.argv[1] == "demote":
     try:

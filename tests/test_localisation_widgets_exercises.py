@@ -59,8 +59,12 @@ def test_iou_playground_has_four_sliders_per_box_set_from_the_boxes():
     values = [[s.value for s in column.children] for column in columns]
     assert values == [[8, 12, 28, 28], [20, 20, 36, 32]]  # x, y, width, height
     assert all(s.max == 64 for column in columns for s in column.children)
-    columns[1].children[0].value = 30  # moving a slider redraws without an error
-    plt.close("all")
+    picture = ui.children[1]
+    before = picture.value
+    assert bytes(before).startswith(b"\x89PNG")
+    columns[1].children[0].value = 30  # moving a slider redraws the picture
+    assert bytes(picture.value).startswith(b"\x89PNG") and bytes(picture.value) != bytes(before)
+    assert not plt.get_fignums()  # each drawing is closed once it is a PNG, so none piles up in the notebook
 
 
 def test_show_localisations_draws_a_true_and_a_predicted_box_per_picture():
@@ -97,9 +101,12 @@ def test_prediction_browser_slides_through_the_pictures():
     images = torch.zeros(4, 3, 16, 16, dtype=torch.uint8)
     boxes = torch.tensor([[1.0, 1.0, 8.0, 8.0]]).repeat(4, 1)
     ui = prediction_browser(images, boxes, boxes, [f"picture {i}" for i in range(4)])
-    slider = ui.children[0]
+    slider, picture = ui.children
     assert (slider.min, slider.max) == (0, 3)
-    slider.value = 3
+    before = picture.value
+    slider.value = 3  # another caption, another picture
+    assert bytes(picture.value).startswith(b"\x89PNG") and bytes(picture.value) != bytes(before)
+    assert not plt.get_fignums()
     with pytest.raises(ValueError, match="one true box, predicted box and caption per image"):
         prediction_browser(images, boxes, boxes, ["only one"])
     plt.close("all")

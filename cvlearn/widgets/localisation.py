@@ -6,10 +6,15 @@ Each widget is a thin ipywidgets wrapper over a pure function that the tests cal
   GIoU) the smallest box around both; :func:`iou_playground` puts sliders on it;
 * :func:`prediction_browser` slides through pictures drawn by
   :func:`cvlearn.plot.show_localisations`.
+
+Each redraw renders its figure to a PNG shown in an ``ipywidgets.Image``, rather than calling
+``plt.show()`` inside an ``Output`` widget: executed headless (papermill, nbval), a kernel that
+displays figures into an ``Output`` widget now and then never sends its reply, and the run hangs.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -35,6 +40,16 @@ def _as_box(box: Any, name: str) -> torch.Tensor:
     if box[2] < box[0] or box[3] < box[1]:
         raise ValueError(f"{name} must have x2 >= x1 and y2 >= y1 (XYXY), got {box.tolist()}")
     return box
+
+
+def figure_png(fig: Figure) -> bytes:
+    """PNG bytes of ``fig`` (what ``ipywidgets.Image`` shows); the figure is closed afterwards."""
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
 
 
 def _rectangle(box: torch.Tensor, **style: Any) -> Rectangle:
@@ -92,14 +107,18 @@ def iou_playground(box_a: Sequence[int] = (8, 12, 36, 40), box_b: Sequence[int] 
         controls.update(sliders)
         columns.append(widgets.VBox(list(sliders.values())))
 
-    def draw(**values: int) -> None:
-        boxes = [convert(torch.tensor([[values[f"{k}_{name}"] for k in "xywh"]]), "xywh", "xyxy")[0]
+    picture = widgets.Image(format="png")
+
+    def draw(_: Any = None) -> None:
+        boxes = [convert(torch.tensor([[controls[f"{k}_{name}"].value for k in "xywh"]]), "xywh", "xyxy")[0]
                  for name in "ab"]
         _, fig = iou_picture(boxes[0], boxes[1], size, show_enclosing=True)
-        plt.show()
-        plt.close(fig)
+        picture.value = figure_png(fig)
 
-    return widgets.VBox([widgets.HBox(columns), widgets.interactive_output(draw, controls)])
+    for slider in controls.values():
+        slider.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox(columns), picture])
 
 
 def prediction_browser(images: Sequence[Any], true_boxes: Any, pred_boxes: Any, captions: Sequence[str]) -> Any:
@@ -114,11 +133,13 @@ def prediction_browser(images: Sequence[Any], true_boxes: Any, pred_boxes: Any, 
         raise ValueError(f"need one true box, predicted box and caption per image: {len(images)} images, "
                          f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes, {len(captions)} captions")
     slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
+    picture = widgets.Image(format="png")
 
-    def draw(index: int) -> None:
-        fig = show_localisations([images[index]], true_boxes[index:index + 1], pred_boxes[index:index + 1],
-                                 [captions[index]], size=3.0)
-        plt.show()
-        plt.close(fig)
+    def draw(_: Any = None) -> None:
+        index = slider.value
+        picture.value = figure_png(show_localisations([images[index]], true_boxes[index:index + 1],
+                                                      pred_boxes[index:index + 1], [captions[index]], size=3.0))
 
-    return widgets.VBox([slider, widgets.interactive_output(draw, {"index": slider})])
+    slider.observe(draw, names="value")
+    draw()
+    return widgets.VBox([slider, picture])
