@@ -1,6 +1,7 @@
 """Notebook 01's package parts: SimpleCNN, the classification metrics, the recipe, explain, the widget
 and the exercise checkers."""
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch import nn
@@ -109,7 +110,7 @@ def test_predictions_move_pictures_to_the_models_device_and_answer_on_the_cpu():
     assert embeddings(model, images, batch_size=2).device.type == "cpu"
     _, probabilities = explore_prediction(model, images[0], rotation=30, patch=(4, 4, 2))
     assert probabilities.device.type == "cpu"
-    show_prediction(model, images[0], ("cat", "dog"), true_class=1)
+    plt.close(show_prediction(model, images[0], ("cat", "dog"), true_class=1))
     prediction_explorer(model, images, torch.tensor([0, 1, 0, 1, 0]), ("cat", "dog"))
     assert model.seen == ["meta"] * (3 + 3 + 1 + 1 + 1)
 

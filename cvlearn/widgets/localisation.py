@@ -27,6 +27,8 @@ from ..metrics.localisation import paired_iou
 from ..plot import show_localisations
 
 BOX_A_COLOUR, BOX_B_COLOUR, OVERLAP_COLOUR = "tab:blue", "tab:orange", "tab:purple"
+PICTURE_LAYOUT = {"align_self": "flex-start"}
+"""Layout of the widgets' pictures: their own size (a VBox would stretch them to its width, blurred)."""
 
 
 def _as_box(box: Any, name: str) -> torch.Tensor:
@@ -107,7 +109,7 @@ def iou_playground(box_a: Sequence[int] = (8, 12, 36, 40), box_b: Sequence[int] 
         controls.update(sliders)
         columns.append(widgets.VBox(list(sliders.values())))
 
-    picture = widgets.Image(format="png")
+    picture = widgets.Image(format="png", layout=PICTURE_LAYOUT)
 
     def draw(_: Any = None) -> None:
         boxes = [convert(torch.tensor([[controls[f"{k}_{name}"].value for k in "xywh"]]), "xywh", "xyxy")[0]
@@ -133,7 +135,7 @@ def prediction_browser(images: Sequence[Any], true_boxes: Any, pred_boxes: Any, 
         raise ValueError(f"need one true box, predicted box and caption per image: {len(images)} images, "
                          f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes, {len(captions)} captions")
     slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
-    picture = widgets.Image(format="png")
+    picture = widgets.Image(format="png", layout=PICTURE_LAYOUT)
 
     def draw(_: Any = None) -> None:
         index = slider.value
