@@ -73,10 +73,13 @@ def test_threshold_picture_and_explorer():
     assert counts == {"correct": 1, "duplicate": 0, "wrong class": 1, "poor box": 0, "background": 1, "missed": 2}
     plt.close(fig)
     panel = threshold_explorer([image] * 2, [CANDIDATES] * 2, [TARGET] * 2, CLASSES)
-    picture, score, nms_slider = panel.children[0].children
+    (picture, score, nms_slider), shown, summary = panel.children[0].children, *panel.children[1:]
+    assert picture.max == 1 and bytes(shown.value).startswith(b"\x89PNG")
+    before, totals = bytes(shown.value), summary.value
+    assert totals.startswith("over 2 pictures: precision 0.33, recall 0.33")
     score.value = 0.1
     nms_slider.value = 0.9
-    assert picture.max == 1
+    assert bytes(shown.value) != before and summary.value != totals  # the duplicates came back
     with pytest.raises(ValueError, match="one set of candidates"):
         threshold_explorer([image], [CANDIDATES] * 2, [TARGET] * 2, CLASSES)
     plt.close("all")

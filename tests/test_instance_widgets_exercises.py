@@ -51,7 +51,11 @@ def test_instance_picture_and_explorer():
     assert isinstance(fig, Figure) and "2 instances" in fig.axes[0].get_title()
     plt.close(fig)
     panel = score_explorer([torch.zeros(3, 8, 8, dtype=torch.uint8)], [_prediction()], [_target()], ("background", "pen"))
-    assert len(panel.children) == 2
+    (picture, score), shown, summary = panel.children[0].children, *panel.children[1:]
+    first = bytes(shown.value)
+    assert first.startswith(b"\x89PNG") and "1 right, 1 false, 1 missed" in summary.value
+    score.value = 0.95  # above both predictions' scores: nothing is kept, so the picture and totals change
+    assert bytes(shown.value) != first and "0 found" in summary.value
     with pytest.raises(ValueError, match="one prediction and one target per image"):
         score_explorer([torch.zeros(3, 8, 8)], [], [], ("background", "pen"))
 

@@ -8,19 +8,21 @@ A detector scores thousands of candidate boxes; two numbers decide which survive
 
 :func:`apply_thresholds` and :func:`threshold_counts` are the pure functions (tested);
 :func:`threshold_picture` draws one picture with every detection marked right or wrong;
-:func:`threshold_explorer` puts three sliders (picture, score, NMS IoU) on them.
+:func:`threshold_explorer` puts three sliders (picture, score, NMS IoU) on them. Each redraw
+renders the figure to a PNG in an ``ipywidgets.Image`` (never ``plt.show()`` inside an ``Output``
+widget, which now and then hangs a headless run; see :mod:`cvlearn.widgets.localisation`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from torchvision.ops import batched_nms
 
 from ..metrics.detection import OUTCOMES, detection_outcomes
 from ..plot import show_detection_outcomes
+from .localisation import PICTURE_LAYOUT, figure_png
 
 
 def _check_threshold(value: Any, name: str) -> float:
@@ -91,7 +93,8 @@ def threshold_explorer(images: Sequence[Any], candidates: Sequence[dict], target
 
     Shows the picture with its surviving detections (green: correct; orange: duplicate; purple:
     wrong class; red: poor box or background; dashed: missed box) and, under it, precision and
-    recall at IoU 0.5 over all the pictures given.
+    recall at IoU 0.5 over all the pictures given. Returns the panel: ``children[0]`` holds the
+    three sliders, ``children[1]`` the picture (an ``Image``), ``children[2]`` the totals (a ``Label``).
 
     Args:
         images: (3, H, W) pictures; candidates: per picture, boxes before NMS (``boxes``,
@@ -108,14 +111,18 @@ def threshold_explorer(images: Sequence[Any], candidates: Sequence[dict], target
     nms = widgets.FloatSlider(value=nms_thresh, min=0.05, max=1.0, step=0.05, description="NMS IoU",
                               continuous_update=False)
 
-    def draw(index: int, score_value: float, nms_value: float) -> None:
-        _, fig = threshold_picture(images[index], candidates[index], targets[index], score_value, nms_value,
-                                   class_names)
-        plt.show()
-        plt.close(fig)
-        totals = threshold_counts(candidates, targets, score_value, nms_value)
-        print(f"over {len(images)} pictures: precision {totals['precision']:.2f}, recall {totals['recall']:.2f} · "
-              + ", ".join(f"{k} {totals[k]}" for k in (*OUTCOMES[1:], "missed")))
+    shown = widgets.Image(format="png", layout=PICTURE_LAYOUT)
+    summary = widgets.Label()
 
-    output = widgets.interactive_output(draw, {"index": picture, "score_value": score, "nms_value": nms})
-    return widgets.VBox([widgets.HBox([picture, score, nms]), output])
+    def draw(_: Any = None) -> None:
+        _, fig = threshold_picture(images[picture.value], candidates[picture.value], targets[picture.value],
+                                   score.value, nms.value, class_names)
+        shown.value = figure_png(fig)
+        totals = threshold_counts(candidates, targets, score.value, nms.value)
+        summary.value = (f"over {len(images)} pictures: precision {totals['precision']:.2f}, recall "
+                         f"{totals['recall']:.2f} · " + ", ".join(f"{k} {totals[k]}" for k in (*OUTCOMES[1:], "missed")))
+
+    for control in (picture, score, nms):
+        control.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox([picture, score, nms]), shown, summary])

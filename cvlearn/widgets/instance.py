@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from ..metrics.instance import mask_iou
 from ..plot import show_instances
+from .localisation import PICTURE_LAYOUT, figure_png
 
 
 def _check_threshold(value: Any) -> float:
@@ -90,7 +91,9 @@ def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: 
     """Sliders for the picture and the score threshold over Mask R-CNN's predictions.
 
     Shows the picture with its kept instances (own colour and ID each) and, under it, how many
-    instances were found, right, false and missed over all the pictures given.
+    instances were found, right, false and missed over all the pictures given. The picture is a
+    PNG in an ``ipywidgets.Image`` (``children[1]``), the totals a ``Label`` (``children[2]``):
+    ``plt.show()`` inside an ``Output`` widget can leave a headless kernel's reply unsent.
 
     Args:
         images: (3, H, W) pictures; predictions: per picture ``boxes``, ``scores``, ``labels``,
@@ -105,15 +108,19 @@ def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: 
     score = widgets.FloatSlider(value=score_thresh, min=0.0, max=1.0, step=0.05, description="score ≥",
                                 continuous_update=False)
 
-    def draw(index: int, score_value: float) -> None:
-        fig = instance_picture(images[index], predictions[index], score_value, class_names)
-        fig.set_size_inches(4, 4)
-        plt.show()
-        plt.close(fig)
-        counts = instance_counts(predictions, targets, score_value)
-        print(f"over {len(images)} pictures at score ≥ {score_value:.2f}: {counts['found']} found, "
-              f"{counts['right']} right, {counts['false']} false, {counts['missed']} missed; "
-              f"the count is exact on {counts['counted right']:.0%} of pictures")
+    shown = widgets.Image(format="png", layout=PICTURE_LAYOUT)
+    summary = widgets.Label()
 
-    output = widgets.interactive_output(draw, {"index": picture, "score_value": score})
-    return widgets.VBox([widgets.HBox([picture, score]), output])
+    def draw(_: Any = None) -> None:
+        fig = instance_picture(images[picture.value], predictions[picture.value], score.value, class_names)
+        fig.set_size_inches(4, 4)
+        shown.value = figure_png(fig)
+        counts = instance_counts(predictions, targets, score.value)
+        summary.value = (f"over {len(images)} pictures at score ≥ {score.value:.2f}: {counts['found']} found, "
+                         f"{counts['right']} right, {counts['false']} false, {counts['missed']} missed; "
+                         f"the count is exact on {counts['counted right']:.0%} of pictures")
+
+    for control in (picture, score):
+        control.observe(draw, names="value")
+    draw()
+    return widgets.VBox([widgets.HBox([picture, score]), shown, summary])
