@@ -2,7 +2,8 @@
 
 papermill injects the parameter after the cell tagged ``parameters``, as a learner would edit it;
 ``CVLEARN_DATA`` points the kernel at a folder holding the stand-ins. Every cell must run and the
-notebook must end in a scorecard for the real dataset.
+notebook must end in a scorecard for the real dataset. The executed notebooks are kept in
+``build/real-data/`` so their scorecards can be read after the run.
 """
 
 import json
@@ -15,7 +16,9 @@ from tests import standins
 
 papermill = pytest.importorskip("papermill")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+EXECUTED = REPO / "build" / "real-data"
 RUNS = [("01_classification", "oxford-pets"), ("02_localisation", "oxford-pets"),
         ("03_object_detection", "voc2012"), ("04_semantic_segmentation", "voc2012"),
         ("05_instance_segmentation", "penn-fudan")]
@@ -40,10 +43,11 @@ def _outputs(notebook: dict) -> str:
 
 
 @pytest.mark.parametrize("stem, data", RUNS, ids=[f"{s[:2]}-{d}" for s, d in RUNS])
-def test_notebook_runs_on_real_data_to_its_scorecard(stem, data, standin_root, tmp_path, monkeypatch):
+def test_notebook_runs_on_real_data_to_its_scorecard(stem, data, standin_root, monkeypatch):
     monkeypatch.setenv("CVLEARN_DATA", str(standin_root))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    out = tmp_path / f"{stem}-{data}.ipynb"
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    out = EXECUTED / f"{stem}-{data}.ipynb"
     papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(out), parameters={"DATA": data},
                                cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
     text = _outputs(json.loads(out.read_text(encoding="utf-8")))
