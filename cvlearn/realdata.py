@@ -35,6 +35,15 @@ training images, since VOC 2012 and the pets have no labelled third split:
 * ``voc2012``: the segmentation image sets (the images that have masks; each has its XML boxes
   too): train and val from the official ``train`` list (every 10th is val), test is the official
   ``val`` list (VOC 2012's test labels are not public).
+
+Copies of the datasets differ from the downloads in harmless ways, and the downloads have quirks
+of their own; both are read as the originals mean them: lists with ``#`` comments, blank lines,
+Windows line ends or a byte-order mark; photos that are PNG or GIF under a ``.jpg`` name, grey,
+CMYK, RGBA or palette; VOC objects with ``<part>`` boxes, float coordinates or no
+``<difficult>``; Penn-Fudan masks of any bit depth with gaps in their instance ids. A file that
+really is wrong (a mask of another size or with unknown values, an object of no known class, a
+missing file) raises one :class:`RealDataError` or ``FileNotFoundError`` naming the file, what
+was expected and what was found.
 """
 
 from __future__ import annotations
@@ -47,7 +56,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision import tv_tensors
-from torchvision.datasets import OxfordIIITPet, VOCDetection, VOCSegmentation
 from torchvision.ops import masks_to_boxes
 from torchvision.transforms import v2
 from torchvision.transforms.v2.functional import pil_to_tensor
@@ -57,6 +65,7 @@ try:  # torchvision's own choice of XML parser: defusedxml when it is installed
     from defusedxml.ElementTree import parse as parse_xml
 except ImportError:
     from xml.etree.ElementTree import parse as parse_xml
+from xml.etree.ElementTree import Element, ParseError
 
 from . import toyworld
 from .data import _check_int, _check_split, display_path
@@ -120,22 +129,85 @@ SPECS: dict[str, RealSpec] = {
 """Every real dataset, by name (the archives they come from are in :data:`cvlearn.download.SOURCES`)."""
 
 
+class RealDataError(ValueError):
+    """A file of a real dataset is not what the dataset's format promises; the message names the
+    file, what was expected and what came instead."""
+
+
+def read_list(path: Path) -> list[list[str]]:
+    """The rows of a dataset's list file, each split into its columns.
+
+    Copies of the lists differ from the originals in ways that do not change what they say, so
+    this skips blank lines and ``#`` comments (``list.txt``'s header), and reads Windows (\\r\\n)
+    line ends and a byte-order mark as an editor may leave them.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the dataset's list of images is expected there")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return [line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _coordinate(box: Element, key: str, where: str) -> float:
+    """One of a ``<bndbox>``'s four numbers; VOC writes most as integers and a few as ``273.5``."""
+    text = box.findtext(key)
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise RealDataError(f"{where}: expected a number in <bndbox><{key}>, got {text!r}") from None
+
+
+def _voc_object(obj: Element, classes: tuple[str, ...], where: str) -> tuple[list[float], int, bool]:
+    """(box as VOC's xmin, ymin, xmax, ymax; 1-based label; difficult) of one ``<object>``."""
+    name = (obj.findtext("name") or "").strip()
+    if name not in classes:
+        raise RealDataError(f"{where}: expected an object <name> among {', '.join(classes)}, got {name!r}")
+    # find() looks at direct children only: a person's <part>s (head, hand, foot) have boxes of their own
+    box = obj.find("bndbox")
+    if box is None:
+        raise RealDataError(f"{where}: expected a <bndbox> in the <object> named {name!r}, found none")
+    coordinates = [_coordinate(box, key, where) for key in ("xmin", "ymin", "xmax", "ymax")]
+    # <difficult> is left out of some objects; VOC's tools read a missing one as 0
+    return coordinates, classes.index(name) + 1, (obj.findtext("difficult") or "0").strip() == "1"
+
+
 def voc_objects(xml_path: Path, classes: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The objects of a VOC-format XML file.
+
+    Only each ``<object>``'s own ``<name>``, ``<bndbox>`` and ``<difficult>`` are read; ``<part>``,
+    ``<pose>``, ``<truncated>``, ``<occluded>`` and ``<size>`` are not (the photo's own size counts).
 
     Returns:
         boxes: (N, 4) float32 XYXY in pixels, edges (``x1 = xmin - 1``, ``x2 = xmax``);
         labels: (N,) int64, 1-based into ``("background", *classes)``;
         difficult: (N,) bool, VOC's flag for objects its own evaluation leaves out.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        RealDataError: the file is not XML, or an object lacks a known name or a box of numbers.
     """
-    annotation = VOCDetection.parse_voc_xml(parse_xml(xml_path).getroot())["annotation"]
-    objects = annotation.get("object", [])
-    objects = objects if isinstance(objects, list) else [objects]
-    boxes = [[float(o["bndbox"][k]) for k in ("xmin", "ymin", "xmax", "ymax")] for o in objects]
-    boxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4) - torch.tensor([1.0, 1.0, 0.0, 0.0])
-    labels = torch.tensor([classes.index(o["name"]) + 1 for o in objects], dtype=torch.int64)
-    difficult = torch.tensor([o.get("difficult", "0") == "1" for o in objects], dtype=torch.bool)
-    return boxes, labels, difficult
+    if not xml_path.is_file():
+        raise FileNotFoundError(f"{xml_path} is missing: the image's VOC-format XML annotation is expected there")
+    try:
+        root = parse_xml(xml_path).getroot()
+    except ParseError as err:
+        raise RealDataError(f"{xml_path}: expected a VOC-format XML annotation, "
+                            f"but it does not parse ({err})") from None
+    objects = [_voc_object(obj, classes, f"{xml_path}, object {k}") for k, obj in enumerate(root.findall("object"), 1)]
+    if not objects:
+        return _no_objects()
+    boxes, labels, difficult = zip(*objects)
+    boxes = torch.tensor(boxes, dtype=torch.float32) - torch.tensor([1.0, 1.0, 0.0, 0.0])
+    return boxes, torch.tensor(labels, dtype=torch.int64), torch.tensor(difficult, dtype=torch.bool)
+
+
+def _open_image(path: Path, what: str) -> Image.Image:
+    """``Image.open`` with errors that say which file of the dataset failed and what it should be."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {what} is expected there")
+    try:
+        return Image.open(path)
+    except OSError as err:  # PIL's UnidentifiedImageError is an OSError too
+        raise RealDataError(f"{path}: expected {what}, but it cannot be read as an image ({err})") from None
 
 
 def _rgb_tensor(image: Image.Image) -> torch.Tensor:
@@ -144,15 +216,52 @@ def _rgb_tensor(image: Image.Image) -> torch.Tensor:
 
 
 def _read_rgb(path: Path) -> torch.Tensor:
-    """(3, H, W) uint8 from a JPEG or PNG file."""
-    with Image.open(path) as image:
-        return _rgb_tensor(image)
+    """(3, H, W) uint8 from a photo file in any format PIL reads, whatever its name says.
+
+    Real photo sets hold a few PNGs and GIFs named ``.jpg``, and grey, CMYK, RGBA and palette
+    photos; all become RGB. EXIF orientation is not applied: the masks and boxes were drawn on
+    the pixels as stored.
+    """
+    with _open_image(path, "a photo") as image:
+        try:
+            return _rgb_tensor(image)
+        except OSError as err:  # a truncated or damaged file fails only when decoded
+            raise RealDataError(f"{path}: expected a photo, but its pixels cannot be decoded ({err})") from None
 
 
-def _read_indices(path: Path) -> np.ndarray:
-    """(H, W) uint8 values of a palette or grey PNG (class or instance indices, not colours)."""
-    with Image.open(path) as png:
-        return np.array(png)
+def _read_indices(path: Path, what: str) -> np.ndarray:
+    """(H, W) int64 values of a palette or grey PNG (class or instance indices, not colours)."""
+    with _open_image(path, what) as png:
+        values = np.array(png)
+        mode = png.mode
+    if values.ndim != 2:
+        raise RealDataError(f"{path}: expected {what}, a one-channel palette or grey PNG of indices, "
+                            f"got a {mode}-mode image with {values.shape[-1]} channels")
+    # int64: 16-bit PNGs arrive as uint16, which torch cannot compare
+    return values.astype(np.int64)
+
+
+def _check_values(values: np.ndarray, allowed: np.ndarray, path: Path, what: str) -> None:
+    """Raise unless every value of ``values`` is in ``allowed``, naming the values that are not."""
+    present = np.flatnonzero(np.bincount(values.ravel()))
+    unexpected = np.setdiff1d(present, allowed)
+    if len(unexpected):
+        raise RealDataError(f"{path}: expected {what} with values in {_ranges(allowed)}, "
+                            f"got {', '.join(map(str, unexpected[:10]))}")
+
+
+def _ranges(values: np.ndarray) -> str:
+    """``0-20, 255`` for a sorted array of ints."""
+    runs = np.split(values, np.flatnonzero(np.diff(values) != 1) + 1)
+    return ", ".join(f"{run[0]}" if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
+def _check_size(pixels: torch.Tensor, mask: np.ndarray, image_path: Path, mask_path: Path) -> None:
+    """Raise unless a mask covers its photo pixel for pixel."""
+    if tuple(mask.shape) != tuple(pixels.shape[-2:]):
+        (h, w), (mh, mw) = pixels.shape[-2:], mask.shape
+        raise RealDataError(f"{mask_path}: expected a mask of the photo's size, {w} x {h} pixels as "
+                            f"{image_path.name} is, got {mw} x {mh}")
 
 
 def _no_objects() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -276,42 +385,68 @@ class RealDataset(torch.utils.data.Dataset):
 
 
 class OxfordPets(RealDataset):
-    """Oxford-IIIT Pet through ``torchvision.datasets.OxfordIIITPet``, plus the head boxes of its XML files.
+    """Oxford-IIIT Pet: ``images/*.jpg``, the trimaps and the head boxes of its XML files, listed by
+    ``annotations/trainval.txt`` and ``test.txt`` (read as torchvision's ``OxfordIIITPet`` reads them).
 
     Extra: ``target["breed"]`` (int, into ``dataset.breeds``, 37 names) and ``dataset.breeds``.
     """
 
-    def _records(self, split: str) -> list[tuple[int, str, int]]:
-        self._pets = OxfordIIITPet(self.root, split="test" if split == "test" else "trainval",
-                                   target_types=["category", "binary-category", "segmentation"])
-        self.breeds = tuple(self._pets.classes)
+    TRIMAP = np.array([1, 2, 3])
+    """The trimaps' values: 1 pet, 2 background, 3 the unlabelled border band between them."""
+
+    def _list(self, name: str) -> list[tuple[str, int, int]]:
+        """(image id, breed, species) of each row of ``annotations/NAME.txt``, both 0-based."""
+        path = self._annotations / name
+        return [self._row(row, path, k) for k, row in enumerate(read_list(path), start=1)]
+
+    @staticmethod
+    def _row(row: list[str], path: Path, k: int) -> tuple[str, int, int]:
+        """One row, ``IMAGE CLASS-ID SPECIES BREED-ID``, checked: a bad one stops here, not deep in a loader."""
+        if len(row) >= 4 and row[1].isdigit() and int(row[1]) >= 1 and row[2] in ("1", "2"):
+            return row[0], int(row[1]) - 1, int(row[2]) - 1
+        raise RealDataError(f"{path}, row {k} (not counting blank and # lines): expected 'IMAGE CLASS-ID "
+                            f"SPECIES BREED-ID' with class ids from 1 and species 1 or 2, got {' '.join(row)!r}")
+
+    def _records(self, split: str) -> list[tuple[str, int, int]]:
         self._annotations = self.root / "oxford-iiit-pet" / "annotations"
-        list_file = self._annotations / ("test.txt" if split == "test" else "trainval.txt")
-        lines = [line.split() for line in list_file.read_text().splitlines() if line.strip()]
-        rows = [(position, image_id, int(species) - 1) for position, (image_id, _, species, _) in enumerate(lines)]
+        rows = self._list("test.txt" if split == "test" else "trainval.txt")
+        other = self._list("trainval.txt" if split == "test" else "test.txt")
+        # breed names as torchvision's OxfordIIITPet writes them ("American Bulldog"), from both
+        # lists, so that target["breed"] indexes the same 37 names in every split
+        names = {breed: " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
+                 for image_id, breed, _ in rows + other}
+        self.breeds = tuple(names.get(k, f"breed {k + 1}") for k in range(max(names, default=-1) + 1))
         return rows if split == "test" else _every_tenth(rows, split)
 
     def _label(self, index: int) -> int:
         return self._rows[index][2]
 
     def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
-        position, image_id, _ = self._rows[index]
-        photo, (breed, species, trimap) = self._pets[position]
+        image_id, breed, species = self._rows[index]
+        image_path = self.root / "oxford-iiit-pet" / "images" / f"{image_id}.jpg"
+        trimap_path = self._annotations / "trimaps" / f"{image_id}.png"
+        pixels, trimap = _read_rgb(image_path), _read_indices(trimap_path, "a trimap")
+        _check_values(trimap, self.TRIMAP, trimap_path, "a trimap")
+        _check_size(pixels, trimap, image_path, trimap_path)
         lookup = np.array([VOID, species + 1, 0, VOID], dtype=np.int64)  # trimap: 1 pet, 2 background, 3 border
         xml = self._annotations / "xmls" / f"{image_id}.xml"
+        # head boxes exist for most trainval photos only: no XML means no box, not an error
         boxes, labels, _ = voc_objects(xml, self.classes) if xml.exists() else _no_objects()
-        return _rgb_tensor(photo), {"label": species, "breed": breed, "boxes": boxes, "labels": labels,
-                                    "semantic": torch.from_numpy(lookup[np.array(trimap)])}
+        return pixels, {"label": species, "breed": breed, "boxes": boxes, "labels": labels,
+                        "semantic": torch.from_numpy(lookup[trimap])}
 
 
 class PennFudan(RealDataset):
     """Penn-Fudan pedestrians: ``PNGImages/*.png`` and ``PedMasks/*_mask.png`` (0 background, k pedestrian k).
 
-    Boxes are the tight boxes around the masks, as in the toy world.
+    Boxes are the tight boxes around the masks, as in the toy world. Instance ids need not be
+    consecutive: a mask with ids 1 and 3 holds two pedestrians.
     """
 
     def _records(self, split: str) -> list[Path]:
-        images = sorted((self.root / "PennFudanPed" / "PNGImages").glob("*.png"))
+        # dot files are no photos: macOS leaves ._NAME.png beside each file it copies
+        images = sorted(path for path in (self.root / "PennFudanPed" / "PNGImages").glob("*.png")
+                        if not path.name.startswith("."))
         part = {0: "test", 1: "val"}  # every 5th image (0, 5, ...) is test, the next val, the rest train
         return [path for i, path in enumerate(images) if part.get(i % 5, "train") == split]
 
@@ -320,29 +455,35 @@ class PennFudan(RealDataset):
 
     def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
         path = self._rows[index]
-        ids_map = _read_indices(path.parent.parent / "PedMasks" / f"{path.stem}_mask.png")
+        mask_path = path.parent.parent / "PedMasks" / f"{path.stem}_mask.png"
+        pixels, ids_map = _read_rgb(path), _read_indices(mask_path, f"the pedestrian mask of {path.name}")
+        _check_size(pixels, ids_map, path, mask_path)
         # np.bincount, not torch.unique: the latter sorts the whole photo, ~20x slower at 500x400
         ids = np.flatnonzero(np.bincount(ids_map.ravel()))
         instances = torch.from_numpy(ids_map)
-        masks = instances == torch.from_numpy(ids[ids > 0]).to(instances.dtype).view(-1, 1, 1)
+        masks = instances == torch.from_numpy(ids[ids > 0]).view(-1, 1, 1)
         boxes = masks_to_boxes(masks) + torch.tensor([0.0, 0.0, 1.0, 1.0])
-        return _read_rgb(path), {"label": 0, "boxes": boxes, "labels": torch.ones(len(masks), dtype=torch.int64),
-                                 "masks": masks, "semantic": (instances > 0).long()}
+        return pixels, {"label": 0, "boxes": boxes, "labels": torch.ones(len(masks), dtype=torch.int64),
+                        "masks": masks, "semantic": (instances > 0).long()}
 
 
 class VOC2012(RealDataset):
-    """Pascal VOC 2012's segmentation image sets through ``torchvision.datasets.VOCSegmentation``,
-    with each image's objects from ``Annotations/*.xml``. ``target["difficult"]`` (N,) bool is VOC's
-    own flag; ``label`` is the class of the largest object (-1 for a photo without objects)."""
+    """Pascal VOC 2012's segmentation image sets (``ImageSets/Segmentation/*.txt``, ``JPEGImages``,
+    ``SegmentationClass``, laid out as torchvision's ``VOCSegmentation`` expects), with each image's
+    objects from ``Annotations/*.xml``. ``target["difficult"]`` (N,) bool is VOC's own flag;
+    ``label`` is the class of the largest object (-1 for a photo without objects)."""
 
-    def _records(self, split: str) -> list[tuple[str, str]]:
-        voc = VOCSegmentation(self.root, year="2012", image_set="val" if split == "test" else "train")
-        rows = list(zip(voc.images, voc.masks))
+    SEMANTIC = np.array([*range(len(VOC_CLASSES) + 1), VOID])
+    """The class masks' values: background, the 20 classes and the void outlines."""
+
+    def _records(self, split: str) -> list[str]:
+        self._folder = self.root / "VOCdevkit" / "VOC2012"
+        list_file = self._folder / "ImageSets" / "Segmentation" / ("val.txt" if split == "test" else "train.txt")
+        rows = [row[0] for row in read_list(list_file)]
         return rows if split == "test" else _every_tenth(rows, split)
 
     def _objects(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        image = Path(self._rows[index][0])
-        return voc_objects(image.parent.parent / "Annotations" / f"{image.stem}.xml", self.classes)
+        return voc_objects(self._folder / "Annotations" / f"{self._rows[index]}.xml", self.classes)
 
     @staticmethod
     def _largest(boxes: torch.Tensor, labels: torch.Tensor) -> int:
@@ -356,11 +497,15 @@ class VOC2012(RealDataset):
         return self._largest(boxes, labels)
 
     def _read(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
-        image_path, mask_path = map(Path, self._rows[index])
+        stem = self._rows[index]
+        image_path = self._folder / "JPEGImages" / f"{stem}.jpg"
+        mask_path = self._folder / "SegmentationClass" / f"{stem}.png"
         boxes, labels, difficult = self._objects(index)
-        semantic = torch.from_numpy(_read_indices(mask_path).astype(np.int64))
-        return _read_rgb(image_path), {"label": self._largest(boxes, labels), "boxes": boxes, "labels": labels,
-                                       "difficult": difficult, "semantic": semantic}
+        pixels, semantic = _read_rgb(image_path), _read_indices(mask_path, "a class mask")
+        _check_values(semantic, self.SEMANTIC, mask_path, "a class mask")
+        _check_size(pixels, semantic, image_path, mask_path)
+        return pixels, {"label": self._largest(boxes, labels), "boxes": boxes, "labels": labels,
+                        "difficult": difficult, "semantic": torch.from_numpy(semantic)}
 
 
 READERS: dict[str, type[RealDataset]] = {"oxford-pets": OxfordPets, "penn-fudan": PennFudan, "voc2012": VOC2012}

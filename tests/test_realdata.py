@@ -1,10 +1,12 @@
 """The real-data adapters, read from tiny fake copies in each dataset's real on-disk layout."""
 
+import re
 import time
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
@@ -142,7 +144,6 @@ def test_penn_fudan_instances(root):
 
 def test_penn_fudan_pixels_are_exact(root):
     base, written = root
-    from PIL import Image
     stem = written["penn-fudan"]["names"][0]
     expected = np.array(Image.open(base / "penn-fudan" / "PennFudanPed" / "PNGImages" / f"{stem}.png"))
     image, _ = data.load("penn-fudan", "test", root=base)[0]
@@ -292,3 +293,219 @@ def test_a_voc_photo_without_objects_has_no_boxes_and_no_main_class(tmp_path):
     image, target = ds[0]
     assert target["label"] == -1 and target["boxes"].shape == (0, 4) and len(target["labels"]) == 0
     assert int(ds.targets[0]) == -1
+
+
+# --------------------------------------------------------------------------------------------
+# Copies of the real datasets written by others: their quirks, and clear errors for bad files
+# --------------------------------------------------------------------------------------------
+
+
+def _rewrite(path, edit):
+    """Replace a file's bytes with ``edit(bytes)``."""
+    path.write_bytes(edit(path.read_bytes()))
+
+
+LIST_QUIRKS = {
+    "comment header": lambda text: b"#Image CLASS-ID SPECIES BREED ID\n#SPECIES: 1:Cat 2:Dog\n" + text,
+    "blank lines and CRLF": lambda text: b"\r\n" + text.replace(b"\n", b"\r\n") + b"\r\n\r\n",
+    "byte-order mark": lambda text: b"\xef\xbb\xbf" + text,
+}
+
+
+@pytest.mark.parametrize("quirk", sorted(LIST_QUIRKS))
+def test_pets_lists_read_as_the_originals_whatever_the_copy(tmp_path, quirk):
+    written = make_oxford_pets(tmp_path / "oxford-pets")
+    for name in ("trainval.txt", "test.txt"):
+        _rewrite(tmp_path / "oxford-pets" / "oxford-iiit-pet" / "annotations" / name, LIST_QUIRKS[quirk])
+    sizes = {split: len(data.load("oxford-pets", split, root=tmp_path)) for split in ("train", "val", "test")}
+    assert sizes == {"train": 10, "val": 2, "test": 4}
+    test = data.load("oxford-pets", "test", root=tmp_path)
+    assert tuple(test[3][0].shape[-2:]) == written["samples"][written["test"][3]]["size"]
+
+
+@pytest.mark.parametrize("quirk", sorted(LIST_QUIRKS))
+def test_voc_lists_read_as_the_originals_whatever_the_copy(tmp_path, quirk):
+    make_voc2012(tmp_path / "voc2012")
+    for name in ("train.txt", "val.txt"):
+        _rewrite(tmp_path / "voc2012" / "VOCdevkit" / "VOC2012" / "ImageSets" / "Segmentation" / name,
+                 LIST_QUIRKS[quirk])
+    sizes = {split: len(data.load("voc2012", split, root=tmp_path)) for split in ("train", "val", "test")}
+    assert sizes == {"train": 9, "val": 2, "test": 3}
+    ds = data.load("voc2012", "test", root=tmp_path, size=32)
+    assert ds.images.shape == (3, 3, 32, 32) and ds.targets.tolist() == [ds.classes.index("dog")] * 3
+
+
+def test_pet_breeds_are_the_same_names_in_every_split(tmp_path):
+    """A small copy may lack a breed in one list; breed ids still index the same names."""
+    written = make_oxford_pets(tmp_path / "oxford-pets")
+    test_list = tmp_path / "oxford-pets" / "oxford-iiit-pet" / "annotations" / "test.txt"
+    test_list.write_text("".join(line + "\n" for line in test_list.read_text().splitlines()
+                                 if not line.startswith("Abyssinian")))
+    names = {"american_bulldog": "American Bulldog", "american_pit_bull_terrier": "American Pit Bull Terrier",
+             "basset_hound": "Basset Hound"}
+    ds = data.load("oxford-pets", "test", root=tmp_path)
+    assert ds.breeds == data.load("oxford-pets", "train", root=tmp_path).breeds
+    for i in range(len(ds)):
+        image_id = [k for k in written["test"] if not k.startswith("Abyssinian")][i]
+        assert ds.breeds[ds[i][1]["breed"]] == names[image_id.rsplit("_", 1)[0]]
+
+
+def _save_as(path, mode, format, **options):
+    """Re-save an image file in another mode and format under the same name."""
+    with Image.open(path) as image:
+        image.convert(mode).save(path, format=format, **options)
+
+
+def _exif_rotated(path):
+    """Tag a JPEG as 'rotate 90°': the annotations were drawn on the stored pixels, so it is ignored."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    with Image.open(path) as image:
+        image.load()
+    image.save(path, format="JPEG", exif=exif.tobytes())
+
+
+PHOTO_QUIRKS = {
+    "PNG named .jpg": lambda p: _save_as(p, "RGB", "PNG"),
+    "GIF named .jpg": lambda p: _save_as(p, "P", "GIF"),
+    "greyscale": lambda p: _save_as(p, "L", "JPEG"),
+    "CMYK": lambda p: _save_as(p, "CMYK", "JPEG"),
+    "RGBA": lambda p: _save_as(p, "RGBA", "PNG"),
+    "palette with transparency": lambda p: _save_as(p, "P", "PNG", transparency=0),
+    "EXIF orientation": _exif_rotated,
+}
+
+
+@pytest.mark.parametrize("quirk", sorted(PHOTO_QUIRKS))
+def test_pet_photos_of_every_format_and_mode_read_as_rgb(tmp_path, quirk):
+    """The real pets hold a few of each; the pixels stay as stored, aligned with the trimap."""
+    written = make_oxford_pets(tmp_path / "oxford-pets")
+    image_id = written["trainval"][1]
+    PHOTO_QUIRKS[quirk](tmp_path / "oxford-pets" / "oxford-iiit-pet" / "images" / f"{image_id}.jpg")
+    image, target = data.load("oxford-pets", "train", root=tmp_path)[0]
+    assert image.shape == (3, *written["samples"][image_id]["size"]) and image.dtype == torch.uint8
+    assert target["semantic"].shape == image.shape[-2:]
+
+
+def test_voc_xml_reads_only_each_objects_own_box(tmp_path):
+    """Real VOC XML: person <part>s with boxes of their own, float coordinates, <difficult> left
+    out, extra tags and a <size> that disagrees with the photo."""
+    written = make_voc2012(tmp_path / "voc2012")
+    stem = written["sets"]["val"][0]
+    xml = tmp_path / "voc2012" / "VOCdevkit" / "VOC2012" / "Annotations" / f"{stem}.xml"
+    part = "<part><name>head</name><bndbox><xmin>9</xmin><ymin>9</ymin><xmax>12</xmax><ymax>12</ymax></bndbox></part>"
+    text = xml.read_text().replace("<name>person</name>", f"<name>person</name>{part}")
+    text = text.replace("<xmin>30</xmin>", "<xmin>30.5</xmin>").replace("<difficult>1</difficult>", "")
+    text = text.replace("<difficult>0</difficult>",
+                        f"<difficult>0</difficult>{part}<actions><other>1</other></actions>")
+    xml.write_text(text.replace("<width>80</width>", "<width>500</width>"))
+    target = data.load("voc2012", "test", root=tmp_path).target(0)
+    (px1, py1, px2, py2), (_, dy1, dx2, dy2) = written["samples"][stem]["person"], written["samples"][stem]["dog"]
+    assert target["boxes"].tolist() == [[px1 - 1, py1 - 1, px2, py2], [29.5, dy1 - 1, dx2, dy2]]
+    assert target["labels"].tolist() == [15, 12] and target["difficult"].tolist() == [False, False]
+
+
+def test_penn_fudan_masks_of_any_depth_and_with_gaps_in_the_ids(tmp_path):
+    """16-bit masks, and ids 1 and 3 without a 2: two pedestrians."""
+    written = make_penn_fudan(tmp_path / "penn-fudan")
+    stem = written["names"][2]  # train's first photo, with 3 pedestrians
+    ids = written["instances"][stem].astype(np.uint16)
+    ids[ids == 2] = 0
+    Image.fromarray(ids).save(tmp_path / "penn-fudan" / "PennFudanPed" / "PedMasks" / f"{stem}_mask.png")
+    target = data.load("penn-fudan", "train", root=tmp_path).target(0)
+    assert len(target["masks"]) == 2 and torch.equal(target["masks"][1], torch.from_numpy(ids == 3))
+
+
+def test_penn_fudan_ignores_dot_files_beside_the_photos(tmp_path):
+    """macOS copies leave ``._NAME.png`` files that are no photos."""
+    written = make_penn_fudan(tmp_path / "penn-fudan")
+    (tmp_path / "penn-fudan" / "PennFudanPed" / "PNGImages" / f"._{written['names'][0]}.png").write_bytes(b"\0\5\26\7")
+    sizes = {split: len(data.load("penn-fudan", split, root=tmp_path)) for split in ("train", "val", "test")}
+    assert sizes == {"train": 6, "val": 2, "test": 2}
+    data.load("penn-fudan", "test", root=tmp_path)[0]
+
+
+def _pets(tmp_path, folder, suffix):
+    """The fake pets, and the file of train's first sample in ``folder``."""
+    written = make_oxford_pets(tmp_path / "oxford-pets")
+    return "oxford-pets", tmp_path / "oxford-pets" / "oxford-iiit-pet" / folder / f"{written['trainval'][1]}{suffix}"
+
+
+def _pets_list(tmp_path):
+    return tmp_path / "oxford-pets" / "oxford-iiit-pet" / "annotations" / "trainval.txt"
+
+
+def _voc(tmp_path, folder, suffix):
+    """The fake VOC, and the file of test's first sample in ``folder``."""
+    written = make_voc2012(tmp_path / "voc2012")
+    return "voc2012", tmp_path / "voc2012" / "VOCdevkit" / "VOC2012" / folder / f"{written['sets']['val'][0]}{suffix}"
+
+
+def _penn(tmp_path, folder, suffix):
+    """The fake Penn-Fudan, and the file of test's first sample in ``folder``."""
+    written = make_penn_fudan(tmp_path / "penn-fudan")
+    return "penn-fudan", tmp_path / "penn-fudan" / "PennFudanPed" / folder / f"{written['names'][0]}{suffix}"
+
+
+def _edit(path, old, new):
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def _grey(path, value=None, shape=None, fill=0):
+    """Re-save a mask as a one-channel PNG, with ``value`` in its first pixel, or of another
+    ``shape`` filled with ``fill``."""
+    with Image.open(path) as old:
+        pixels = np.array(old)
+    pixels = np.full(shape, fill, dtype=np.uint8) if shape else pixels
+    pixels[0, 0] = pixels[0, 0] if value is None else value
+    Image.fromarray(pixels).save(path)
+
+
+BAD_FILES = {
+    # case: (dataset and the file to spoil, how, words the error must hold besides the file's path)
+    "pets list row": (lambda t: (_pets(t, "annotations", "")[0], _pets_list(t)), lambda p: _edit(p, " 2 2 ", " 2 dog "),
+                      ["row 2", "expected 'IMAGE CLASS-ID SPECIES", "2 dog"]),
+    "pets trimap value": (lambda t: _pets(t, "annotations/trimaps", ".png"), lambda p: _grey(p, value=7),
+                          ["expected a trimap with values in 1-3, got 7"]),
+    "pets trimap in colour": (lambda t: _pets(t, "annotations/trimaps", ".png"),
+                              lambda p: Image.open(p).convert("RGB").save(p), ["one-channel", "RGB-mode"]),
+    "pets trimap size": (lambda t: _pets(t, "annotations/trimaps", ".png"), lambda p: _grey(p, shape=(20, 30), fill=2),
+                         ["expected a mask of the photo's size", "got 30 x 20"]),
+    "pets photo cut short": (lambda t: _pets(t, "images", ".jpg"),
+                             lambda p: p.write_bytes(p.read_bytes()[:300]), ["expected a photo, but", "cannot be"]),
+    "pets photo not an image": (lambda t: _pets(t, "images", ".jpg"), lambda p: p.write_text("<html>Not found</html>"),
+                                ["expected a photo", "cannot be read as an image"]),
+    "voc class name": (lambda t: _voc(t, "Annotations", ".xml"), lambda p: _edit(p, ">dog<", ">Dog<"),
+                       ["object 2", "expected an object <name> among aeroplane", "got 'Dog'"]),
+    "voc no bndbox": (lambda t: _voc(t, "Annotations", ".xml"),
+                      lambda p: p.write_text(re.sub("<bndbox>.*?</bndbox>", "", p.read_text(), count=1)),
+                      ["object 1", "expected a <bndbox>", "named 'person'"]),
+    "voc coordinate": (lambda t: _voc(t, "Annotations", ".xml"), lambda p: _edit(p, "<ymin>4</ymin>", "<ymin>n/a</ymin>"),
+                       ["expected a number in <bndbox><ymin>", "'n/a'"]),
+    "voc xml broken": (lambda t: _voc(t, "Annotations", ".xml"), lambda p: _edit(p, "</annotation>", ""),
+                       ["expected a VOC-format XML annotation", "does not parse"]),
+    "voc xml missing": (lambda t: _voc(t, "Annotations", ".xml"), lambda p: p.unlink(),
+                        ["is missing", "XML annotation is expected there"]),
+    "voc mask value": (lambda t: _voc(t, "SegmentationClass", ".png"), lambda p: _grey(p, value=40),
+                       ["expected a class mask with values in 0-20, 255, got 40"]),
+    "voc mask in colour": (lambda t: _voc(t, "SegmentationClass", ".png"),
+                           lambda p: Image.open(p).convert("RGB").save(p), ["one-channel", "RGB-mode"]),
+    "penn mask missing": (lambda t: _penn(t, "PedMasks", "_mask.png"), lambda p: p.unlink(),
+                          ["is missing", "the pedestrian mask of FudanPed00001.png is expected there"]),
+    "penn mask size": (lambda t: _penn(t, "PedMasks", "_mask.png"), lambda p: _grey(p, shape=(20, 30)),
+                       ["expected a mask of the photo's size, 70 x 50 pixels as FudanPed00001.png is, got 30 x 20"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_files_raise_one_clear_error_naming_the_file(tmp_path, case):
+    where, spoil, words = BAD_FILES[case]
+    name, path = where(tmp_path)
+    spoil(path)
+    with pytest.raises((ValueError, FileNotFoundError)) as err:
+        data.load(name, "train" if name == "oxford-pets" else "test", root=tmp_path)[0]
+    message = str(err.value)
+    for part in (str(path), *words):
+        assert part in message
+    # one error, not a chain of tracebacks through PIL and the XML parser
+    assert err.value.__cause__ is None and (err.value.__context__ is None or err.value.__suppress_context__)
