@@ -32,8 +32,11 @@ from tqdm.auto import tqdm
 from .system import peak_memory_mb, run_watching_memory
 
 RENDER_SIZE = 64
-HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "box_ap50", "mask_ap50", "mask_ap")
-"""Metric fields of the JSON schema, in table order; a recipe reports those that apply."""
+HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "box_ap50", "mask_ap50", "mask_ap",
+            "mask_ap50_no_maskness", "mask_ap_no_maskness")
+"""Metric fields of the JSON schema, in table order; a recipe reports those that apply. The
+``*_no_maskness`` pair is the ``instance`` recipe's model scored again with its maskness stage
+(scores multiplied by mask confidence) switched off, as Mask R-CNN itself scores."""
 
 
 # --------------------------------------------------------------------------------------------

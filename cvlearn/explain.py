@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .images import eval_mode
 from .models.segmentation import as_float_images
 
 
@@ -62,8 +63,7 @@ def _device(model: nn.Module) -> torch.device:
 @torch.no_grad()
 def feature_maps(model: nn.Module, images: torch.Tensor, layer: nn.Module) -> torch.Tensor:
     """``layer``'s output for ``images``: (N, C, h, w) on the CPU, unscaled."""
-    model.eval()
-    with _capture(layer) as outputs:
+    with eval_mode(model), _capture(layer) as outputs:
         model(_check_images(images).to(_device(model)))
     return outputs[0].cpu()
 
@@ -84,9 +84,9 @@ def saliency(model: nn.Module, images: torch.Tensor, classes: torch.Tensor | int
     ``top`` quantile of each map is 1 (gradients are spiky: a few pixels would otherwise
     outshine all others).
     """
-    model.eval()
     x = as_float_images(_check_images(images)).float().to(_device(model)).requires_grad_(True)
-    scores = _class_scores(model(x), classes)
+    with eval_mode(model):
+        scores = _class_scores(model(x), classes)
     (grad,) = torch.autograd.grad(scores.sum(), x)
     return _scale_to_unit(grad.abs().amax(1), top).cpu()
 
@@ -98,9 +98,8 @@ def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module,
     Each channel of ``layer``'s output is weighted by the mean gradient of the class score with
     respect to it; the weighted sum, with negative parts set to zero, is upsampled to the picture.
     """
-    model.eval()
     images = _check_images(images)
-    with torch.enable_grad(), _capture(layer) as outputs:
+    with torch.enable_grad(), eval_mode(model), _capture(layer) as outputs:
         scores = _class_scores(model(as_float_images(images).float().to(_device(model))), classes)
         (grads,) = torch.autograd.grad(scores.sum(), outputs[0])
     activations = outputs[0].detach()

@@ -12,7 +12,11 @@ from typing import Any, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import patheffects
+from matplotlib.artist import Artist
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 INSTANCE_COLOURS = np.array([plt.cm.tab10(i)[:3] for i in range(10)] +
@@ -70,26 +74,166 @@ def show_images(images: Sequence[Any], titles: Sequence[str] | None = None, ncol
     return fig
 
 
+def _luminance(colour: Any) -> float:
+    """Relative luminance (0 black .. 1 white) of a matplotlib colour or an RGB triple in 0..1."""
+    r, g, b = to_rgb(colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_colour(colour: Any) -> str:
+    """"black" for a light colour, "white" for a dark one: an outline or a text that stands out on it."""
+    return "black" if _luminance(colour) > 0.5 else "white"
+
+
+def _outline(linewidth: float, colour: Any, outline: Any) -> list:
+    """Path effects drawing a line over a thicker outline (``outline``: True for black or white,
+    whichever contrasts with ``colour``; a colour; or False for none)."""
+    if outline is None or outline is False:
+        return []
+    edge = contrast_colour(colour) if outline is True else outline
+    return [patheffects.withStroke(linewidth=linewidth + 1.6, foreground=edge)]
+
+
+class LabelLayout(Artist):
+    """The captions of one axes' boxes, placed when the figure is drawn so that no two overlap.
+
+    Each caption tries, in order: above its box's top-left corner, inside it, below the box's
+    bottom-left corner, then each of these shifted down by one caption height at a time, until
+    it overlaps no caption already placed (captions are placed in the order they were added,
+    best score first within one :func:`draw_boxes` call). A caption of a centred kind (an
+    instance's name on its mask) tries its mask's centre, then one height below, above, two
+    below... Positions are worked out in screen pixels at every draw, so they hold whatever the
+    figure's size, layout or resolution.
+    """
+
+    zorder = 2.99  # drawn just before the captions (text draws at 3)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[tuple[Any, str, tuple[float, ...]]] = []
+        self._sizes: dict[int, tuple] = {}
+        self.set_in_layout(False)
+
+    @classmethod
+    def of(cls, ax: Any) -> "LabelLayout":
+        """The layout of ``ax``, added to it on first use."""
+        layout = getattr(ax, "_cvlearn_labels", None)
+        if layout is None or layout not in ax.get_children():  # (gone after ax.clear())
+            layout = cls()
+            ax.add_artist(layout)
+            ax._cvlearn_labels = layout
+        return layout
+
+    def add(self, text: Any, kind: str, anchor: tuple[float, ...]) -> None:
+        """``kind="box"``: ``anchor`` = (x1, y1, x2, y2) edges in data units; ``"centre"``: (x, y)."""
+        self.entries.append((text, kind, tuple(float(v) for v in anchor)))
+
+    def get_window_extent(self, renderer: Any = None) -> Any:
+        from matplotlib.transforms import Bbox
+        return Bbox.null()
+
+    def _size(self, text: Any, renderer: Any) -> tuple[float, float, np.ndarray]:
+        """Width and height in pixels of ``text`` with its coloured box, and the offset from the
+        box's lower-left corner to the text's anchor point (cached: measuring text is slow)."""
+        from matplotlib.transforms import Bbox
+        key = (renderer.points_to_pixels(1.0), text.get_text(), text.get_fontsize())
+        cached = self._sizes.get(id(text))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        extent = text.get_window_extent(renderer)
+        patch = text.get_bbox_patch()
+        if patch is not None:
+            text.update_bbox_position_size(renderer)
+            extent = Bbox.union([extent, patch.get_window_extent(renderer)])
+        here = np.array(self.axes.transData.transform(text.get_position()))
+        size = (extent.width, extent.height, here - np.array([extent.x0, extent.y0]))
+        self._sizes[id(text)] = (key, size)
+        return size
+
+    def place(self, renderer: Any) -> list[Any]:
+        """Move every caption to its place; returns their extents (x0, y0, x1, y1) in pixels, in order."""
+        ax = self.axes
+        frame = ax.bbox
+        to_data = ax.transData.inverted()
+        placed = np.zeros((0, 4))
+        extents = []
+        eps = 0.5
+        for text, kind, anchor in self.entries:
+            if not text.get_visible():
+                continue
+            w, h, offset = self._size(text, renderer)
+            # every candidate of one caption shares its left edge: only captions in that column can clash
+            slots = int(frame.height // max(h, 1.0)) + 2 * len(placed) + 4
+            steps = np.arange(slots) * h
+            if kind == "box":
+                corners = ax.transData.transform([[anchor[0], anchor[1]], [anchor[2], anchor[3]]])
+                x0 = min(max(corners[:, 0].min(), frame.x0), max(frame.x1 - w, frame.x0))
+                top, bottom = corners[:, 1].max(), corners[:, 1].min()
+                # above the box, inside its top-left corner, below it; then each one height lower; then higher
+                down = (np.array([top, top - h, bottom - h])[None] - steps[:, None]).reshape(-1)
+                ys = np.concatenate([down, top + h + steps])
+            else:
+                x, y = ax.transData.transform([anchor])[0]
+                x0 = min(max(x - w / 2, frame.x0), max(frame.x1 - w, frame.x0))
+                ys = y - h / 2 + np.stack([-steps, steps], 1).reshape(-1)[1:]  # centred, one lower, one higher...
+            column = placed[(placed[:, 0] < x0 + w - eps) & (x0 < placed[:, 2] - eps)]
+            if len(column):
+                free = ~((ys[:, None] < column[None, :, 3] - eps) & (column[None, :, 1] < ys[:, None] + h - eps)).any(1)
+            else:
+                free = np.ones(len(ys), dtype=bool)
+            inside = (ys >= frame.y0 - eps) & (ys + h <= frame.y1 + eps)
+            good = np.nonzero(free & inside)[0]
+            y0 = ys[good[0] if len(good) else np.nonzero(free)[0][0]]
+            position = to_data.transform(np.array([x0, y0]) + offset)
+            if not np.allclose(position, text.get_position(), rtol=0, atol=1e-6):
+                text.set_position(position)  # only when it moves: a stale figure is drawn again
+            box = np.array([[x0, y0, x0 + w, y0 + h]])
+            placed = np.concatenate([placed, box])
+            extents.append(box[0])
+        return extents
+
+    def draw(self, renderer: Any) -> None:
+        if self.get_visible() and self.entries:
+            self.place(renderer)
+        self.stale = False
+
+
 def draw_boxes(ax: Any, boxes: Any, labels: Any = None, scores: Any = None,
                class_names: Sequence[str] | None = None, colours: Any = None, linewidth: float = 1.5,
-               linestyle: str = "-", fontsize: int = 7) -> None:
-    """Draw (N, 4) XYXY pixel boxes on ``ax`` with captions "name score"."""
+               linestyle: str = "-", fontsize: int = 7, outline: Any = True) -> None:
+    """Draw (N, 4) XYXY pixel boxes on ``ax`` with captions "name score".
+
+    Each box is drawn in its colour (``colours[i]``; by default ``INSTANCE_COLOURS[labels[i]]``)
+    over a thicker black or white outline, whichever contrasts with it, so that it stays visible
+    on any background (``outline``: True, a colour, or False for none). Captions never overlap:
+    :class:`LabelLayout` places them when the figure is drawn.
+    """
     boxes = _as_array(boxes).reshape(-1, 4)
     labels = None if labels is None else _as_array(labels).reshape(-1)
     scores = None if scores is None else _as_array(scores).reshape(-1)
+    order = range(len(boxes)) if scores is None else np.argsort(-scores, kind="stable")
+    captions = []
     for i, (x1, y1, x2, y2) in enumerate(boxes):
         colour = colours[i] if colours is not None else INSTANCE_COLOURS[
             int(labels[i]) % len(INSTANCE_COLOURS) if labels is not None else 0]
         ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour,
-                               linewidth=linewidth, linestyle=linestyle))
+                               linewidth=linewidth, linestyle=linestyle,
+                               path_effects=_outline(linewidth, colour, outline)))
         caption = []
         if labels is not None:
             caption.append(class_names[int(labels[i])] if class_names is not None else str(int(labels[i])))
         if scores is not None:
             caption.append(f"{scores[i]:.2f}")
+        captions.append((" ".join(caption), colour))
+    layout = LabelLayout.of(ax) if any(c for c, _ in captions) else None
+    for i in order:
+        caption, colour = captions[i]
         if caption:
-            ax.text(x1 - 0.5, y1 - 1, " ".join(caption), fontsize=fontsize, color="white", va="bottom",
-                    bbox={"facecolor": colour, "alpha": 0.8, "pad": 0.5, "edgecolor": "none"})
+            x1, y1, x2, y2 = boxes[i]
+            text = ax.text(x1 - 0.5, y1 - 0.5, caption, fontsize=fontsize, color=contrast_colour(colour),
+                           va="bottom", ha="left",
+                           bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"})
+            layout.add(text, "box", (x1 - 0.5, y1 - 0.5, x2 - 0.5, y2 - 0.5))
 
 
 def show_boxes(image: Any, boxes: Any, labels: Any = None, scores: Any = None,
@@ -169,11 +313,18 @@ def overlay_instances(image: Any, masks: Any, alpha: float = 0.6) -> np.ndarray:
 
 
 def show_instances(image: Any, masks: Any, labels: Any, class_names: Sequence[str], scores: Any = None,
-                   boxes: Any = None, ax: Any = None, title: str | None = None, alpha: float = 0.6) -> Figure:
-    """Instances each in their own colour, captioned with an ID ("pen 1", "pen 2") and score."""
+                   boxes: Any = None, ax: Any = None, title: str | None = None, alpha: float = 0.6,
+                   outlines: bool = True) -> Figure:
+    """Instances each in their own colour, captioned with an ID ("pen 1", "pen 2") and score.
+
+    With ``outlines`` (the default) each mask's outline is drawn in its colour over the fill, so
+    crossing instances stay apart; captions sit on their mask's centre, moved up or down when they
+    would overlap another (see :class:`LabelLayout`).
+    """
     fig, ax = _axes(ax)
     masks = _as_array(masks).astype(bool)
     ax.imshow(overlay_instances(image, masks, alpha), interpolation="nearest")
+    limits = ax.get_xlim(), ax.get_ylim()
     names = instance_names(labels, class_names)
     scores = None if scores is None else _as_array(scores).reshape(-1)
     boxes = None if boxes is None else _as_array(boxes).reshape(-1, 4)
@@ -181,39 +332,57 @@ def show_instances(image: Any, masks: Any, labels: Any, class_names: Sequence[st
         colour = INSTANCE_COLOURS[k % len(INSTANCE_COLOURS)]
         if boxes is not None:
             x1, y1, x2, y2 = boxes[k]
-            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour, lw=1))
+            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour, lw=1,
+                                   path_effects=_outline(1, colour, True)))
         ys, xs = np.nonzero(mask)
         if len(xs) == 0:
             continue
+        if outlines:
+            ax.contour(mask.astype(np.float32), levels=[0.5], colors=[colour], linewidths=1.2)
         caption = names[k] + (f" {scores[k]:.2f}" if scores is not None else "")
-        ax.text(xs.mean(), ys.mean(), caption, fontsize=6, color="white", ha="center", va="center",
-                bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"})
+        text = ax.text(xs.mean(), ys.mean(), caption, fontsize=6, color=contrast_colour(colour), ha="center",
+                       va="center", bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"})
+        LabelLayout.of(ax).add(text, "centre", (xs.mean(), ys.mean()))
+    ax.set(xlim=limits[0], ylim=limits[1])
     ax.set_title(title or "", fontsize=9)
     ax.axis("off")
     return fig
 
 
+SPLIT_COLOURS = {"train": "tab:blue", "val": "tab:orange"}
+"""The colour of each split in every training-curve panel: train always blue, validation always orange."""
+
+
 def plot_history(history: Any, metrics: Sequence[str] | None = None) -> Figure:
-    """Training curves: losses per step and per epoch, then one panel per metric (train and val)."""
+    """Training curves: losses per step and per epoch, then one panel per metric (train and val).
+
+    Every panel draws a split in the same colour (:data:`SPLIT_COLOURS`: train blue, val
+    orange; the loss of each training step in a faint blue) and has its own legend.
+    """
     keys = history.keys()
     metrics = metrics or sorted({k.split("_", 1)[1] for k in keys
                                  if k.startswith(("train_", "val_")) and not k.endswith("loss")})
     fig, axes = plt.subplots(1, 1 + len(metrics), figsize=(4 * (1 + len(metrics)), 3), squeeze=False)
+
+    def curve(ax: Any, split: str, name: str) -> None:
+        key = f"{split}_{name}"
+        if key in keys:
+            recorded = [e for e in history.epochs if key in e]  # the epochs that recorded it (val may skip some)
+            ax.plot([e.get("epoch", i + 1) for i, e in enumerate(recorded)], [e[key] for e in recorded], "o-",
+                    color=SPLIT_COLOURS[split], label=split)
+
     ax = axes[0, 0]
     if history.step_losses:
         steps_per_epoch = len(history.step_losses) / max(len(history.epochs), 1)
         ax.plot(np.arange(1, len(history.step_losses) + 1) / steps_per_epoch, history.step_losses,
-                alpha=0.3, lw=0.8, label="train (step)")
-    epochs = history["epoch"]
+                color=SPLIT_COLOURS["train"], alpha=0.3, lw=0.8, label="train (each step)")
     for split in ("train", "val"):
-        if f"{split}_loss" in keys:
-            ax.plot(epochs[:len(history[f"{split}_loss"])], history[f"{split}_loss"], "o-", label=split)
+        curve(ax, split, "loss")
     ax.set(xlabel="epoch", ylabel="loss", title="loss")
     ax.legend(fontsize=7)
     for ax, name in zip(axes[0, 1:], metrics):
         for split in ("train", "val"):
-            if f"{split}_{name}" in keys:
-                ax.plot(epochs[:len(history[f"{split}_{name}"])], history[f"{split}_{name}"], "o-", label=split)
+            curve(ax, split, name)
         ax.set(xlabel="epoch", title=name)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -239,6 +408,22 @@ def confusion(matrix: Any, classes: Sequence[str], ax: Any = None, normalise: bo
     return fig
 
 
+def class_colours(dataset: Any, labels: Any = None) -> Any:
+    """Each class's colour (RGB in 0..1) in ``dataset.palette``, the colours of its semantic masks.
+
+    Without ``labels``: a (C, 3) array, one row per entry of ``dataset.categories`` (a category
+    with no semantic class of its own gets :data:`INSTANCE_COLOURS`); with ``labels`` (N,): a
+    list of N colours, one per box, for ``draw_boxes(..., colours=...)``.
+    """
+    palette = np.asarray(dataset.palette, dtype=np.float64) / 255
+    semantic = list(getattr(dataset, "semantic_classes", ()))
+    table = np.stack([palette[semantic.index(name)] if name in semantic and semantic.index(name) < len(palette)
+                      else INSTANCE_COLOURS[k % len(INSTANCE_COLOURS)] for k, name in enumerate(dataset.categories)])
+    if labels is None:
+        return table
+    return [table[int(k)] for k in _as_array(labels).reshape(-1)]
+
+
 def five_tasks(image: Any, target: dict, dataset: Any, figsize: tuple[float, float] = (15, 3.2)) -> Figure:
     """One scene as the five tasks of the course: classification, localisation, detection,
     semantic segmentation and instance segmentation, side by side."""
@@ -248,10 +433,12 @@ def five_tasks(image: Any, target: dict, dataset: Any, figsize: tuple[float, flo
     main = int(np.argmax(_as_array(masks).reshape(len(masks), -1).sum(1))) if len(masks) else 0
     axes[0].imshow(img, interpolation="nearest")
     axes[0].set_title(f"1 classification:\n\"{dataset.classes[target['label']]}\"", fontsize=9)
+    colours = class_colours(dataset, labels)  # boxes in their class's colour, as in the semantic mask
     show_boxes(img, _as_array(boxes)[main:main + 1], _as_array(labels)[main:main + 1],
-               class_names=dataset.categories, ax=axes[1], title="2 localisation:\none class + one box")
+               class_names=dataset.categories, ax=axes[1], title="2 localisation:\none class + one box",
+               colours=colours[main:main + 1])
     show_boxes(img, boxes, labels, class_names=dataset.categories, ax=axes[2],
-               title="3 detection:\nevery object, a box and a class")
+               title="3 detection:\nevery object, a box and a class", colours=colours)
     show_semantic(img, target["semantic"], dataset.semantic_classes, dataset.palette, ax=axes[3],
                   title="4 semantic segmentation:\na class for every pixel")
     show_instances(img, masks, labels, dataset.categories, ax=axes[4],
@@ -286,13 +473,42 @@ def error_overlay(image: Any, truth: Any, prediction: Any, alpha: float = 0.7,
     return img.round().astype(np.uint8)
 
 
+DIVIDER_COLOUR = "0.25"
+"""The lines between side-by-side panels (truth | prediction): dark grey."""
+
+
+def add_dividers(fig: Figure, columns: Sequence[Sequence[Any]] | None = None,
+                 rows: Sequence[Sequence[Any]] | None = None, colour: Any = DIVIDER_COLOUR,
+                 linewidth: float = 1.5) -> list[Line2D]:
+    """Lines between side-by-side panels, halfway across each gap: vertical between ``columns``
+    (the axes of each column, left to right), horizontal between ``rows`` (the axes of each row,
+    top to bottom), e.g. ``add_dividers(fig, rows=[axes[0], axes[1]])`` under a row of
+    predictions above a row of truths. Call it once the layout is final (after ``tight_layout``)."""
+    lines = []
+    for groups, vertical in ((columns or [], True), (rows or [], False)):
+        for first, second in zip(groups[:-1], groups[1:]):
+            a, b = [ax.get_position() for ax in first], [ax.get_position() for ax in second]
+            every = a + b
+            if vertical:
+                x = (max(p.x1 for p in a) + min(p.x0 for p in b)) / 2
+                xs, ys = [x, x], [min(p.y0 for p in every), max(p.y1 for p in every)]
+            else:
+                y = (min(p.y0 for p in a) + max(p.y1 for p in b)) / 2
+                xs, ys = [min(p.x0 for p in every), max(p.x1 for p in every)], [y, y]
+            line = Line2D(xs, ys, transform=fig.transFigure, color=colour, lw=linewidth)
+            fig.add_artist(line)
+            lines.append(line)
+    return lines
+
+
 def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], predictions: Sequence[Any],
                               classes: Sequence[str], palette: Any, alpha: float = 0.6,
-                              size: float = 1.8, ignore_index: int | None = None) -> Figure:
+                              size: float = 1.8, ignore_index: int | None = None, dividers: bool = True) -> Figure:
     """One row per sample: the image, the ground truth, the prediction, and the errors in red.
 
     images: (3, H, W) each; truths, predictions: (H, W) class indices each. Pixels whose truth is
     ``ignore_index`` (VOC's 255 outlines) are neither errors nor counted in the share wrong.
+    Each column is titled, and (``dividers``) a dark line separates each column from the next.
     """
     n = len(images)
     columns = min(len(classes), 7)  # VOC's 21 classes take three legend rows
@@ -311,7 +527,9 @@ def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], pred
                           color="white", bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"})
     fig.legend(handles=legend_handles(classes, palette), fontsize=7, loc="upper center", ncol=columns,
                frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.35 + extra) / (n * size + 0.5 + extra)), h_pad=0.4, w_pad=0.4)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.35 + extra) / (n * size + 0.5 + extra)), h_pad=0.4, w_pad=0.8)
+    if dividers:
+        add_dividers(fig, columns=[axes[:, col] for col in range(4)])
     return fig
 
 
@@ -382,11 +600,11 @@ TRUE_BOX_COLOUR, PREDICTED_BOX_COLOUR = "lime", "red"
 
 def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any = None,
                        titles: Sequence[str] | None = None, title_colours: Sequence[str] | None = None,
-                       ncols: int = 6, size: float = 1.8) -> Figure:
+                       ncols: int = 6, size: float = 1.8, legend: bool = True) -> Figure:
     """A grid of pictures, each with its true box (solid lime) and its predicted box (dashed red).
 
     true_boxes, pred_boxes: (N, 4) XYXY in pixels, one per picture (``pred_boxes=None``: the true
-    boxes only).
+    boxes only). With predictions and ``legend``, a key above the grid's right end names both.
     """
     true_boxes = _as_array(true_boxes).reshape(-1, 4)
     pred_boxes = None if pred_boxes is None else _as_array(pred_boxes).reshape(-1, 4)
@@ -398,7 +616,18 @@ def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any =
         draw_boxes(ax, true_boxes[i:i + 1], colours=[TRUE_BOX_COLOUR])
         if pred_boxes is not None:
             draw_boxes(ax, pred_boxes[i:i + 1], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
+    if pred_boxes is not None and legend:
+        fig.legend(handles=[box_handle(TRUE_BOX_COLOUR, "true box"),
+                            box_handle(PREDICTED_BOX_COLOUR, "predicted box", linestyle="--")],
+                   loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=7, frameon=False,
+                   handlelength=2.5)
     return fig
+
+
+def box_handle(colour: Any, label: str, linestyle: str = "-") -> Patch:
+    """A legend entry for boxes drawn by :func:`draw_boxes` in ``colour`` (outline included)."""
+    return Patch(facecolor="none", edgecolor=colour, linestyle=linestyle, linewidth=1.5, label=label,
+                 path_effects=_outline(1.5, colour, True))
 
 
 def show_box_anatomy(image: Any, box: Any, ax: Any = None) -> Figure:
@@ -436,24 +665,44 @@ OUTCOME_COLOURS = {"correct": "tab:green", "duplicate": "tab:orange", "wrong cla
 """The colour of each detection outcome (see ``cvlearn.metrics.detection.detection_outcomes``)."""
 
 
+MISSED_BOX_COLOUR = "white"
+"""Ground-truth boxes no detection found are drawn dashed in white."""
+
+
+def outcome_handles() -> list[Patch]:
+    """The key to :func:`show_detection_outcomes`: one entry per outcome colour, then the missed boxes."""
+    return [box_handle(OUTCOME_COLOURS["correct"], "correct (true positive)"),
+            box_handle(OUTCOME_COLOURS["duplicate"], "duplicate"),
+            box_handle(OUTCOME_COLOURS["wrong class"], "wrong class"),
+            box_handle(OUTCOME_COLOURS["poor box"], "poor box or background"),
+            box_handle(MISSED_BOX_COLOUR, "missed (false negative)", linestyle="--")]
+
+
 def show_detection_outcomes(image: Any, prediction: dict, target: dict, outcomes: Sequence[str], missed: Any,
-                            class_names: Sequence[str], ax: Any = None, title: str | None = None) -> Figure:
+                            class_names: Sequence[str], ax: Any = None, title: str | None = None,
+                            legend: bool = True) -> Figure:
     """Detections coloured by outcome (green correct, orange duplicate, purple wrong class, red
     poor box or background) and the ground-truth boxes nobody found (dashed white).
 
     prediction: ``boxes`` (D, 4) XYXY, ``scores``, ``labels``; target: ``boxes`` (G, 4), ``labels``;
-    outcomes: (D,) strings; missed: (G,) bool.
+    outcomes: (D,) strings; missed: (G,) bool. With ``legend``, the figure gets one key to the
+    colours above its panels (once, however many panels call this).
     """
     fig, ax = _axes(ax, (3.2, 3.2))
     ax.imshow(as_numpy_image(image), interpolation="nearest")
     missed = _as_array(missed).astype(bool).reshape(-1)
     gt_boxes, gt_labels = _as_array(target["boxes"]).reshape(-1, 4), _as_array(target["labels"]).reshape(-1)
-    draw_boxes(ax, gt_boxes[missed], gt_labels[missed], None, class_names, colours=["white"] * int(missed.sum()),
-               linestyle="--", linewidth=1.2)
+    draw_boxes(ax, gt_boxes[missed], gt_labels[missed], None, class_names,
+               colours=[MISSED_BOX_COLOUR] * int(missed.sum()), linestyle="--", linewidth=1.2)
     draw_boxes(ax, prediction["boxes"], prediction["labels"], prediction["scores"], class_names,
                colours=[OUTCOME_COLOURS[o] for o in outcomes])
     ax.set_title(title or "", fontsize=8)
     ax.axis("off")
+    if legend and not any(getattr(lg, "_cvlearn_outcomes", False) for lg in fig.legends):
+        key = fig.legend(handles=outcome_handles(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                         ncol=int(np.clip(fig.get_figwidth() // 1.6, 1, 5)),
+                         fontsize=7, frameon=False, handlelength=2.5)
+        key._cvlearn_outcomes = True
     return fig
 
 
@@ -482,20 +731,67 @@ def show_grid(image: Any, stride: int, points: Any = None, anchors: Any = None, 
     return fig
 
 
+def _zoom_window(curves: Sequence[tuple[Any, Any]], interpolated: Sequence[Any] | None,
+                 zoom: Any) -> tuple[float, float, float, float]:
+    """(recall from, recall to, precision from, precision to) of the zoomed view."""
+    if zoom is not True:
+        x0, x1, y0, y1 = (float(v) for v in zoom)
+        return x0, x1, y0, y1
+    # precision 0.9 to 1, from a little before the first recall where any curve drops below 0.995
+    first = 1.0
+    for i, (precision, recall) in enumerate(curves):
+        if interpolated is not None:
+            envelope = _as_array(interpolated[i]).astype(np.float64)
+            recall, precision = np.linspace(0, 1, len(envelope)), envelope
+        precision, recall = _as_array(precision).astype(np.float64), _as_array(recall).astype(np.float64)
+        low = np.nonzero(precision < 0.995)[0]
+        if len(low):
+            first = min(first, float(recall[low[0]]))
+    return min(np.floor(first * 10) / 10, 0.8), 1.005, 0.9, 1.004
+
+
 def plot_precision_recall(curves: Sequence[tuple[Any, Any]], labels: Sequence[str],
                           interpolated: Sequence[Any] | None = None, ax: Any = None,
-                          title: str = "precision-recall") -> Figure:
-    """Precision-recall curves: ``curves[i] = (precision, recall)`` drawn as a line; with
-    ``interpolated[i]`` (101 precisions at recall 0, 0.01, ..., 1) also their COCO envelope, shaded."""
+                          title: str = "precision-recall", zoom: Any = False, fill: bool | None = None) -> Figure:
+    """Precision-recall curves: ``curves[i] = (precision, recall)`` drawn as a thin line; with
+    ``interpolated[i]`` (101 precisions at recall 0, 0.01, ..., 1) also their COCO envelope, a
+    thicker step line in the same colour (whose mean is the AP).
+
+    fill: shade the area under each envelope; by default only when there is one curve (the
+    shadings of several curves merge into one colour). zoom: True adds an inset that magnifies
+    the high-precision corner (precision 0.9 to 1, recall from where the first curve falls
+    below 0.995), where good detectors differ; or (recall from, to, precision from, to).
+    """
     fig, ax = _axes(ax, (4, 3.2))
-    for i, ((precision, recall), label) in enumerate(zip(curves, labels)):
-        colour = INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)]
-        ax.plot(_as_array(recall), _as_array(precision), color=colour, lw=1, label=label)
-        if interpolated is not None:
-            steps = np.linspace(0, 1, len(interpolated[i]))
-            ax.fill_between(steps, _as_array(interpolated[i]), step="post", color=colour, alpha=0.15)
+    fill = len(curves) == 1 if fill is None else fill
+    targets = [ax]
+    inset = None
+    if zoom is not False and zoom is not None:
+        inset = ax.inset_axes([0.38, 0.16, 0.56, 0.5])
+        targets.append(inset)
+    for target in targets:
+        for i, ((precision, recall), label) in enumerate(zip(curves, labels)):
+            colour = INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)]
+            target.plot(_as_array(recall), _as_array(precision), color=colour, lw=0.9, alpha=0.8,
+                        label=f"{label} (raw)" if interpolated is not None else label)
+            if interpolated is not None:
+                steps = np.linspace(0, 1, len(interpolated[i]))
+                envelope = _as_array(interpolated[i])
+                target.step(steps, envelope, where="post", color=colour, lw=1.8, alpha=0.9,
+                            linestyle=["-", "--", ":", "-."][i % 4], label=f"{label} (envelope)")
+                if fill:
+                    target.fill_between(steps, envelope, step="post", color=colour, alpha=0.15, lw=0)
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.02), title=title)
-    ax.legend(fontsize=7, loc="lower left")
+    handles, names = ax.get_legend_handles_labels()
+    if interpolated is not None:  # one entry per curve: its envelope's style names it
+        handles, names = handles[1::2], [n[:-len(" (envelope)")] for n in names[1::2]]
+    ax.legend(handles, names, fontsize=7, loc="lower left")
+    if inset is not None:
+        x0, x1, y0, y1 = _zoom_window(curves, interpolated, zoom)
+        inset.set(xlim=(x0, x1), ylim=(y0, y1))
+        inset.tick_params(labelsize=6)
+        inset.set_title(f"zoom: precision {y0:g} to 1", fontsize=7)
+        ax.indicate_inset_zoom(inset, edgecolor="0.3")
     return fig
 
 

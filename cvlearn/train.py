@@ -280,6 +280,27 @@ def _check_fit_arguments(model: Any, train_loader: Any, val_loader: Any, epochs:
         raise TypeError(f"checkpoint must be a file path (str or Path) or None, got {type(checkpoint).__name__}")
 
 
+def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping[str, Any],
+                   evaluate: Any) -> None:
+    """Refuse, before any training, a ``monitor`` that ``fit`` would never record.
+
+    A model that returns its own losses (``loss_fn=None``, torchvision's detection models)
+    returns them only in train mode, so ``fit`` has no validation loss for it: scores on held-out
+    data come from ``evaluate``.
+    """
+    if val_loader is not None and loss_fn is None:
+        raise ValueError("val_loader needs loss_fn: a model that returns its own losses (loss_fn=None) returns "
+                         "them only in train mode, so fit cannot compute a validation loss with it. Score "
+                         "held-out data with evaluate=fn(model) -> {name: value} and monitor='val_<name>' instead")
+    recorded = {"train_loss", "lr", "seconds", *(f"train_{name}" for name in metrics)}
+    if val_loader is not None:
+        recorded |= {"val_loss", *(f"val_{name}" for name in metrics)}
+    if monitor in recorded or (evaluate is not None and monitor.startswith("val_")):
+        return
+    also = " or val_<a key evaluate returns>" if evaluate is not None else ""
+    raise ValueError(f"monitor must be a value fit records: one of {sorted(recorded)}{also}; got {monitor!r}")
+
+
 def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = None, *, epochs: int = 5,
         loss_fn: Callable | None = None, metrics: dict[str, Metric] | None = None,
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None, lr: float = 1e-3,
@@ -326,6 +347,7 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         loss_fn.to(device)  # a weighted loss (CrossEntropyLoss(weight=...)) keeps its weights by the outputs
     metrics = dict(metrics or {})
     monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
+    _check_monitor(monitor, val_loader, loss_fn, metrics, evaluate)
     mode = mode or ("min" if monitor.endswith("loss") else "max")
     history = History(monitor=monitor, mode=mode, device=str(device),
                       checkpoint=str(checkpoint) if checkpoint is not None else None)

@@ -28,6 +28,16 @@ def test_quick_bench_runs_every_recipe(quick_run):
         assert all(0.0 <= record[k] <= 1.0 for k in metrics)
 
 
+def test_instance_record_reports_mask_ap_with_and_without_maskness(data_root, monkeypatch):
+    monkeypatch.setenv("CVLEARN_DATA", str(data_root))
+    record = bench.run_recipe("instance", quick=True)
+    keys = ("mask_ap50", "mask_ap", "mask_ap50_no_maskness", "mask_ap_no_maskness")
+    assert all(0.0 <= record[k] <= 1.0 for k in keys), record
+    assert [k for k in bench.HEADLINE if k in record] == ["box_ap50", *keys]
+    report = bench.report({"machine": bench.machine_info(), "recipes": [record], "render": []})
+    assert "| recipe | box_ap50 | mask_ap50 | mask_ap | mask_ap50_no_maskness | mask_ap_no_maskness |" in report
+
+
 def test_render_speed_is_reported_for_every_dataset(quick_run):
     _, results, _ = quick_run
     from cvlearn.toyworld import SPECS

@@ -94,7 +94,61 @@ def test_detection_plots():
     assert len(fig.axes[0].patches) == 3
     fig = plot.plot_precision_recall([(np.array([1.0, 0.5]), np.array([0.5, 0.5]))], ["apple"], [np.ones(101)])
     assert fig.axes[0].get_xlabel() == "recall"
+    assert len(fig.axes[0].collections) == 1  # one curve: its envelope shaded
     plt.close("all")
+
+
+def test_outcome_figures_carry_a_key_to_their_colours():
+    image = torch.zeros(3, 96, 96, dtype=torch.uint8)
+    outcomes, missed = detection_outcomes(CANDIDATES, TARGET)
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    for ax in axes:
+        plot.show_detection_outcomes(image, CANDIDATES, TARGET, outcomes, missed, CLASSES, ax=ax)
+    assert len(fig.legends) == 1  # one key for the whole figure, however many panels
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert names[0].startswith("correct") and any(n.startswith("missed") for n in names)
+    colours = [h.get_edgecolor() for h in fig.legends[0].legend_handles]
+    from matplotlib.colors import to_rgba
+    assert colours[0] == to_rgba(plot.OUTCOME_COLOURS["correct"])
+    plt.close(fig)
+    _, fig = threshold_picture(image, CANDIDATES, TARGET, 0.5, 0.5, CLASSES)  # the explorer's picture too
+    assert len(fig.legends) == 1
+    plt.close(fig)
+    fig = plot.show_detection_outcomes(image, CANDIDATES, TARGET, outcomes, missed, CLASSES, legend=False)
+    assert not fig.legends
+    plt.close(fig)
+
+
+def test_outcome_captions_of_duplicates_never_overlap():
+    image = torch.zeros(3, 96, 96, dtype=torch.uint8)
+    outcomes, missed = detection_outcomes(CANDIDATES, TARGET)
+    fig = plot.show_detection_outcomes(image, CANDIDATES, TARGET, outcomes, missed, CLASSES)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 5 + 2  # a caption per detection and per missed box
+    assert not any(a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+                   for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)
+
+
+def test_precision_recall_of_two_curves_near_one_zooms_and_does_not_merge_shading():
+    recall = np.linspace(0, 0.98, 50)
+    curves = [(np.where(recall < 0.95, 1.0, 0.97), recall), (np.ones(50), recall)]
+    steps = np.linspace(0, 1, 101)
+    envelopes = [np.where(steps <= 0.98, np.where(steps < 0.95, 1.0, 0.97), 0.0), np.where(steps <= 0.98, 1.0, 0.0)]
+    fig, ax = plt.subplots()
+    plot.plot_precision_recall(curves, ["apple", "orange"], envelopes, ax=ax, zoom=True)
+    assert len(ax.collections) == 0  # no shading: two shaded areas would merge into one
+    steps_drawn = [line for line in ax.lines if line.get_drawstyle() == "steps-post"]
+    assert len(steps_drawn) == 2 and not np.allclose(steps_drawn[0].get_color(), steps_drawn[1].get_color())
+    (inset,) = ax.child_axes
+    assert inset.get_ylim() == (0.9, 1.004) and inset.get_xlim()[0] == 0.8  # the high-precision corner
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["apple", "orange"]
+    plt.close(fig)
+    fig = plot.plot_precision_recall(curves, ["apple", "orange"], envelopes, zoom=(0.5, 1.0, 0.95, 1.0))
+    assert fig.axes[0].child_axes[0].get_xlim() == (0.5, 1.0)
+    plt.close(fig)
 
 
 # Worked solutions, the same as in notebook 03.

@@ -10,11 +10,12 @@ from pycocotools import mask as mask_utils
 from cvlearn import checkup, data, weights
 from cvlearn.metrics.coco import coco_results
 from cvlearn.metrics.instance import instance_metrics, mask_iou
-from cvlearn.models.instance import SMALL, MaskRCNNSettings, maskrcnn, maskrcnn_stock, predict_instances
+from cvlearn.models.instance import (SMALL, MaskRCNNSettings, maskness, maskrcnn, maskrcnn_stock, paste_masks,
+                                     predict_instances)
 from cvlearn.recipes import RECIPES
 from cvlearn.recipes.instance import (CONFIG, REAL_CONFIG, BudgetedBatches, KeptInMemory, RandomTranspose,
-                                      TimeToTarget, TrainingStopped, augmentation, detection_batch, speedup,
-                                      time_to_mask_ap, train_loader)
+                                      TimeToTarget, TrainingStopped, augmentation, detection_batch, evaluate,
+                                      speedup, time_to_mask_ap, train_loader)
 from torch import nn
 from torchvision import tv_tensors
 
@@ -79,6 +80,73 @@ def test_factory_fine_mask_level_and_bad_arguments():
         maskrcnn(2, mask_stride=8)
     with pytest.raises(TypeError, match="settings must be a MaskRCNNSettings"):
         maskrcnn(2, settings={"widths": (8, 8, 8, 8)})
+
+
+def _box_head_detections(model, images):
+    """The detections as the box and mask heads give them, before the transform's postprocess:
+    the box classifier's scores and (K, 1, 28, 28) mask probabilities."""
+    with torch.no_grad():
+        batch, _ = model.transform(images)
+        features = model.backbone(batch.tensors)
+        proposals, _ = model.rpn(batch, features)
+        detections, _ = model.roi_heads(features, proposals, batch.image_sizes)
+    return detections
+
+
+def test_maskness_switch_off_keeps_the_box_scores_on_multiplies_by_mask_confidence():
+    assert SMALL.maskness and maskrcnn(2).transform.maskness
+    assert maskrcnn(2, maskness=False).transform.maskness is False
+    torch.manual_seed(0)
+    model = maskrcnn(2).eval()
+    images = [torch.rand(3, 96, 96), torch.rand(3, 96, 96)]
+    heads = _box_head_detections(model, images)
+    model.transform.maskness = False
+    with torch.no_grad():
+        off = model(images)
+    model.transform.maskness = True
+    with torch.no_grad():
+        on = model(images)
+    assert sum(len(d["scores"]) for d in heads) > 0, "the untrained model should still give detections"
+    for head, plain, rescored in zip(heads, off, on):
+        # off: Mask R-CNN's scores, the box classifier's, in its order
+        torch.testing.assert_close(plain["scores"], head["scores"])
+        torch.testing.assert_close(plain["boxes"], head["boxes"])
+        # on: each score times its pasted mask's confidence, re-sorted by the product
+        confidence = maskness(paste_masks(head["masks"], head["boxes"], (96, 96)))
+        assert (confidence < 1).all() and confidence.max() > 0  # (0 for a mask that claims no pixel)
+        expected = head["scores"] * confidence
+        order = torch.argsort(expected, descending=True)
+        torch.testing.assert_close(rescored["scores"], expected[order])
+        torch.testing.assert_close(rescored["boxes"], head["boxes"][order])
+        assert (rescored["scores"] < head["scores"][order]).all()
+
+
+def test_maskness_is_the_mean_probability_over_the_pixels_a_mask_claims():
+    masks = torch.zeros(3, 1, 4, 4)
+    masks[0, 0, :2, :2] = 0.9                      # crisp: four pixels at 0.9
+    masks[1, 0, 0, :] = torch.tensor([0.6, 0.8, 0.3, 0.2])  # only 0.6 and 0.8 are claimed
+    # masks[2] claims nothing
+    torch.testing.assert_close(maskness(masks), torch.tensor([0.9, 0.7, 0.0]))
+
+
+def test_evaluate_switches_maskness_for_one_evaluation_and_restores_it(small):
+    ds = small("toy-pens", "val", n=3)
+    torch.manual_seed(0)
+    model = maskrcnn(2)
+    seen = []
+    original = model.transform.postprocess
+
+    def recording(*args, **kwargs):
+        seen.append(model.transform.maskness)
+        return original(*args, **kwargs)
+
+    model.transform.postprocess = recording
+    evaluate(model, ds, batch_size=3, maskness=False)
+    assert seen == [False] and model.transform.maskness is True
+    evaluate(model, ds, batch_size=3)
+    assert seen == [False, True]
+    with pytest.raises(ValueError, match="no maskness stage"):
+        evaluate(maskrcnn_stock(2), ds, maskness=False)
 
 
 def test_stock_reference_keeps_torchvision_defaults():
@@ -291,7 +359,9 @@ def test_quick_recipes_report_the_benchmark_metrics(name, data_root, monkeypatch
     monkeypatch.setenv("CVLEARN_DATA", str(data_root))
     result = RECIPES[name](quick=True, progress=False)
     assert result.recipe == name
-    assert set(result.metrics) == {"mask_ap50", "mask_ap", "box_ap50"}
+    # ours is scored once more with its maskness stage off; the stock model has none
+    extra = {"mask_ap50_no_maskness", "mask_ap_no_maskness"} if name == "instance" else set()
+    assert set(result.metrics) == {"mask_ap50", "mask_ap", "box_ap50"} | extra
     assert all(0.0 <= v <= 1.0 for v in result.metrics.values())
     assert result.train_s > 0 and result.params > 0 and result.train_images > 0
     assert result.config["dataset"] == "toy-pens"

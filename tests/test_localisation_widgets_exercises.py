@@ -76,6 +76,7 @@ def test_show_localisations_draws_a_true_and_a_predicted_box_per_picture():
     drawn = [ax for ax in fig.axes if ax.patches]
     assert len(drawn) == 3 and all(len(ax.patches) == 2 for ax in drawn)
     assert drawn[0].patches[1].get_linestyle() == "--"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["true box", "predicted box"]  # a key to the two
     with pytest.raises(ValueError, match="one true and one predicted box per image"):
         show_localisations(images, true[:2], pred)
     plt.close("all")
@@ -84,6 +85,7 @@ def test_show_localisations_draws_a_true_and_a_predicted_box_per_picture():
 def test_show_localisations_without_predictions_draws_the_true_boxes_only():
     fig = show_localisations(torch.zeros(2, 3, 16, 16, dtype=torch.uint8), torch.tensor([[1.0, 1.0, 8.0, 8.0]] * 2))
     assert [len(ax.patches) for ax in fig.axes] == [1, 1]
+    assert not fig.legends  # nothing to tell apart
     plt.close(fig)
 
 

@@ -5,10 +5,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.lines import Line2D
 
 from cvlearn import plot
 from cvlearn.exercises.segmentation import check_class_weights, check_iou_from_confusion, check_transposed_conv
-from cvlearn.widgets.segmentation import VIEWS, enlarge, png_bytes, render_view, segmentation_explorer
+from cvlearn.widgets.segmentation import DIVIDER, VIEWS, enlarge, png_bytes, render_view, segmentation_explorer
 
 PALETTE = np.array([[0, 0, 0], [0, 0, 255], [0, 255, 0]], dtype=np.uint8)
 IMAGE = np.full((4, 5, 3), 100, dtype=np.uint8)
@@ -21,7 +22,9 @@ def test_render_view_shapes_and_side_by_side_layout():
         assert render_view(IMAGE, TRUTH, PREDICTION, PALETTE, view).shape == (4, 5, 3)
     both = render_view(IMAGE, TRUTH, PREDICTION, PALETTE, "side by side", alpha=1.0, gap=3)
     assert both.shape == (4, 13, 3)
-    assert (both[:, 5:8] == 255).all()
+    assert (both[:, 5:8] == DIVIDER).all()  # a dark divider: the two pictures never run together
+    white = render_view(IMAGE, TRUTH, PREDICTION, PALETTE, "side by side", gap=1, divider=(255, 255, 255))
+    assert white.shape == (4, 11, 3) and (white[:, 5] == 255).all()
     assert (both[:, :5] == PALETTE[TRUTH]).all() and (both[:, 8:] == PALETTE[PREDICTION]).all()
 
 
@@ -71,8 +74,9 @@ def test_explorer_redraws_when_a_control_changes():
     images = torch.randint(0, 256, (3, 3, 4, 5), dtype=torch.uint8)
     panel = segmentation_explorer(images, torch.from_numpy(np.stack([TRUTH] * 3)),
                                   torch.from_numpy(np.stack([PREDICTION] * 3)), ["a", "b", "c"], PALETTE, scale=2)
-    (index, alpha), view, legend, picture = panel.children[0].children, *panel.children[1:]
+    (index, alpha), view, legend, picture, caption = panel.children[0].children, *panel.children[1:]
     assert list(view.options) == list(VIEWS)
+    assert "left: <b>ground truth</b> | right: <b>prediction</b>" in caption.value  # side by side, named
     before = picture.value
     view.value = "errors"
     assert picture.value != before
@@ -92,6 +96,12 @@ def test_error_overlay_and_result_figures():
     assert (ignored == 100).all()
     fig = plot.show_segmentation_results([IMAGE] * 2, [TRUTH] * 2, [PREDICTION] * 2, ["a", "b", "c"], PALETTE)
     assert len(fig.axes) == 8
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["image", "ground truth", "prediction", "errors (red)"]
+    dividers = [a for a in fig.artists if isinstance(a, Line2D)]
+    assert len(dividers) == 3  # a divider between each column and the next, in the gap between them
+    truth_column, prediction_column = fig.axes[1].get_position(), fig.axes[2].get_position()
+    x = dividers[1].get_xdata()[0]
+    assert truth_column.x1 < x < prediction_column.x0
     plt.close(fig)
     void = np.where(np.arange(5) == 1, 255, TRUTH)
     fig = plot.show_segmentation_results([IMAGE], [void], [PREDICTION], ["a", "b", "c"], PALETTE, ignore_index=255)
@@ -201,3 +211,15 @@ def test_checker_prints_one_line(capsys):
     check_iou_from_confusion(lambda m: m.double().diag() / m.double().sum(1))
     out = capsys.readouterr().out
     assert out.startswith("✗") and out.count("\n") == 1
+
+
+def test_dividers_run_between_rows_and_between_columns():
+    fig, axes = plt.subplots(2, 3)
+    rows = plot.add_dividers(fig, rows=[axes[0], axes[1]])
+    (line,) = rows
+    y = line.get_ydata()[0]
+    assert axes[1, 0].get_position().y1 < y < axes[0, 0].get_position().y0
+    assert line.get_xdata()[0] == axes[0, 0].get_position().x0 and line in fig.artists
+    columns = plot.add_dividers(fig, columns=[axes[:, 0], axes[:, 1], axes[:, 2]])
+    assert len(columns) == 2 and all(c.get_xdata()[0] == c.get_xdata()[1] for c in columns)
+    plt.close(fig)

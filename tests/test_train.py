@@ -140,13 +140,39 @@ def test_diverging_loss_names_the_learning_rate():
     ({"loss_fn": "cross-entropy"}, TypeError, "loss_fn must be callable"),
     ({"checkpoint": 3}, TypeError, "checkpoint must be a file path"),
     ({"device": "tpu"}, ValueError, "device must be 'cpu', 'cuda', 'mps'"),
-    ({"monitor": "val_f1"}, ValueError, "monitor='val_f1' is not among the values fit records"),
+    ({"monitor": "val_f1"}, ValueError, "monitor must be a value fit records: .*'val_loss'.*; got 'val_f1'"),
 ])
 def test_bad_arguments_say_what_was_expected(kwargs, error, words):
     train, val = _loaders()
     args = {"epochs": 1, "loss_fn": nn.CrossEntropyLoss(), "progress": False, **kwargs}
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         fit(_model(), train, val, **args)
+
+
+class _SelfScoring(nn.Module):
+    """A model that returns its own loss in train mode, as torchvision's detection models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 3)
+        self.steps = 0
+
+    def forward(self, x, y=None):
+        self.steps += self.training
+        return {"loss": nn.functional.cross_entropy(self.linear(x), y)} if self.training else self.linear(x)
+
+
+def test_monitor_is_refused_before_any_training_step():
+    train, val = _loaders()
+    model = _SelfScoring()
+    with pytest.raises(ValueError, match="val_loader needs loss_fn"):
+        fit(model, train, val, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="monitor must be a value fit records"):
+        fit(model, train, epochs=1, monitor="val_accuracy", progress=False)
+    assert model.steps == 0
+    history = fit(model, train, epochs=1, evaluate=lambda m: {"accuracy": 0.5}, monitor="val_accuracy",
+                  progress=False)
+    assert history.best["val_accuracy"] == 0.5 and model.steps == len(train)
 
 
 def test_bad_model_and_loaders():

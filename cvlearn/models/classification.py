@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ..images import eval_mode
 from .segmentation import as_float_images
 
 
@@ -123,13 +124,9 @@ class SimpleCNN(nn.Module):
 def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, images: torch.Tensor,
                batch_size: int = 250) -> torch.Tensor:
     """``fn(batch)`` over ``images`` (N, ...) in chunks, with ``model`` in eval mode; results on the CPU."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    try:
+    with eval_mode(model):
         chunks = [fn(images[i:i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(chunks)
 
 

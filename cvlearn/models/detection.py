@@ -34,6 +34,7 @@ from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image
 from torchvision.ops import sigmoid_focal_loss
 
 from ..boxes import assign_points, centreness, decode_distances, encode_distances, grid_points
+from ..images import eval_mode
 from ..metrics.localisation import paired_iou
 from .instance import TinyFPNBackbone
 
@@ -439,13 +440,11 @@ def detect(model: nn.Module, images: Tensor, batch_size: int = 50) -> list[dict[
     """
     if not isinstance(images, Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an (N, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}")
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     results = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size].to(device)
-        batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch
-        results.extend({k: v.cpu() for k, v in r.items()} for r in model(batch))
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size].to(device)
+            batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch
+            results.extend({k: v.cpu() for k, v in r.items()} for r in model(batch))
     return results

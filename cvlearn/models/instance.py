@@ -6,8 +6,10 @@ light backbone trained from scratch (:class:`TinyFPNBackbone`) and sets every si
 aspect ratios from 1:8 to 8:1, few proposals, small RoI samples, ``sampling_ratio=1`` RoIAlign
 (CPU ``roi_align`` backward is the costliest op of a step otherwise), and a mask branch made
 for 3 px wide pens: it pools from a stride-2 level, sees the whole RoI through dilated
-convolutions, pastes its masks back without torchvision's rounding (:func:`paste_masks`) and
-ranks detections by mask confidence too (:func:`maskness`). The box part reuses notebook 03's
+convolutions, pastes its masks back without torchvision's rounding (:func:`paste_masks`). One stage is not
+Mask R-CNN's: each detection's score is multiplied by its mask's confidence (:func:`maskness`,
+as in SOLOv2), which ``settings.maskness=False`` or ``model.transform.maskness = False`` turns
+off. The box part reuses notebook 03's
 Faster R-CNN settings (:func:`cvlearn.models.detection.rcnn_kwargs`): Mask R-CNN is Faster
 R-CNN plus a mask head.
 
@@ -38,6 +40,8 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform, res
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork
 
+from ..images import eval_mode
+
 
 @dataclass(frozen=True)
 class MaskRCNNSettings:
@@ -66,8 +70,10 @@ class MaskRCNNSettings:
     mask_channels, mask_dilations: one 3x3 conv per dilation; growing dilations let the head see
         the whole RoI, which it needs to tell which of two crossing pens its box belongs to.
     mask_coords: give the head x and y coordinate channels (see :class:`AddCoordinates`).
-    mask_rescore: multiply each detection's score by its mask's mean confidence (see
-        :class:`PreciseMaskTransform`), so unsure masks rank lower in mask AP.
+    maskness: multiply each detection's score (the box classifier's) by its mask's mean
+        confidence (:func:`maskness`, see :class:`PreciseMaskTransform`), so unsure masks rank
+        lower in mask AP. Mask R-CNN does not do this; ``False`` keeps the box classifier's
+        scores. A built model switches it with ``model.transform.maskness``.
     """
 
     widths: tuple[int, ...] = (24, 48, 96, 128)
@@ -95,7 +101,7 @@ class MaskRCNNSettings:
     mask_channels: int = 64
     mask_dilations: tuple[int, ...] = (1, 2, 4, 1)
     mask_coords: bool = True
-    mask_rescore: bool = True
+    maskness: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,7 +136,11 @@ class TinyFPNBackbone(nn.Module):
     Input (B, 3, H, W) float; output an ``OrderedDict`` of pyramid levels, each
     (B, fpn_channels, H/s, W/s): ``"0"`` at stride 4, ``"1"`` at 8, ``"2"`` at 16, and with
     ``fine_level`` also ``"fine"`` at stride 2. The RPN looks at levels "0" to "2"; the box head
-    pools from level ``"0"``, where a 3 px wide pen still covers a feature cell.
+    pools from level ``"0"``, where a 3 px wide pen still covers a feature cell. (Standard FPN,
+    and torchvision's ``MultiScaleRoIAlign`` given several levels, assigns each RoI a level by
+    its size, k = floor(4 + log2(sqrt(area) / 224)) within the levels given; here each head
+    reads every RoI from one fixed level: ``"0"`` for the box head, ``"fine"`` (or ``"0"``) for
+    the mask head.)
     """
 
     def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 128), fpn_channels: int = 64,
@@ -234,15 +244,17 @@ def maskness(masks: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 class PreciseMaskTransform(GeneralizedRCNNTransform):
     """torchvision's pre- and post-processing, with masks pasted by :func:`paste_masks`.
 
-    With ``rescore``, each detection's score (the box classifier's) is multiplied by its mask's
-    :func:`maskness`, as SOLOv2 does, and detections are re-sorted by the new score: mask AP
-    ranks detections by score, and a confident box with a muddled mask (often one of two
-    crossing pens) should not outrank a clean one.
+    With ``maskness`` (the default), each detection's score (the box classifier's) is
+    multiplied by its mask's :func:`maskness`, as SOLOv2 does (Mask Scoring R-CNN learns a head
+    for the same purpose), and detections are re-sorted by the new score: mask AP ranks
+    detections by score, and a confident box with a muddled mask (often one of two crossing
+    pens) should not outrank a clean one. Mask R-CNN itself keeps the box classifier's score;
+    ``maskness=False`` does too. The attribute may be switched on a trained model.
     """
 
-    def __init__(self, *args: Any, rescore: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, maskness: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rescore = rescore
+        self.maskness = maskness
 
     def postprocess(self, result: list[dict[str, torch.Tensor]], image_shapes: list[tuple[int, int]],
                     original_image_sizes: list[tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
@@ -252,7 +264,7 @@ class PreciseMaskTransform(GeneralizedRCNNTransform):
             pred["boxes"] = resize_boxes(pred["boxes"], shape, original)
             if "masks" in pred:
                 pred["masks"] = paste_masks(pred["masks"], pred["boxes"], original)
-                if self.rescore:
+                if self.maskness:  # the switch; maskness(...) below is the module's function
                     pred["scores"] = pred["scores"] * maskness(pred["masks"])
                     order = torch.argsort(pred["scores"], descending=True)
                     result[i] = {k: v[order] for k, v in pred.items()}
@@ -279,7 +291,7 @@ def _small_maskrcnn(num_classes: int, s: MaskRCNNSettings) -> MaskRCNN:
     )
     model.rpn = _rpn(s, faster["rpn_anchor_generator"])
     model.transform = PreciseMaskTransform(s.image_size, s.image_size, list(s.image_mean), list(s.image_std),
-                                           _skip_resize=True, rescore=s.mask_rescore)
+                                           _skip_resize=True, maskness=s.maskness)
     return model
 
 
@@ -360,11 +372,9 @@ def predict_instances(model: nn.Module, images: Sequence[torch.Tensor], batch_si
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     outputs = []
-    try:
+    with eval_mode(model):
         for start in range(0, len(images), batch_size):
             batch = [_as_float_image(img).to(device) for img in images[start:start + batch_size]]
             for out in model(batch):
@@ -372,8 +382,6 @@ def predict_instances(model: nn.Module, images: Sequence[torch.Tensor], batch_si
                 if "masks" in out:
                     out["masks"] = out["masks"][:, 0] > mask_threshold
                 outputs.append(out)
-    finally:
-        model.train(was_training)
     return outputs
 
 

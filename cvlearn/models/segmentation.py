@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from scipy.cluster.vq import kmeans2
 from torch import nn
 
+from ..images import eval_mode
+
 
 def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """Two 3×3 convolutions, each followed by BatchNorm and ReLU; padding 1 keeps H and W."""
@@ -183,13 +185,14 @@ def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16
             device: str | torch.device | None = None) -> torch.Tensor:
     """Class maps ``(N, H, W) int64`` for ``images: (N, 3, H, W)`` (uint8, or float 0..1), in batches.
 
-    The model is put in eval mode (BatchNorm uses its running statistics).
+    The model is in eval mode meanwhile (BatchNorm uses its running statistics), then back in
+    the mode it had.
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an (N, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}")
     device = device or next(model.parameters()).device
-    model.eval()
-    outputs = [model(as_float_images(batch).to(device)).argmax(dim=1).cpu() for batch in images.split(batch_size)]
+    with eval_mode(model):
+        outputs = [model(as_float_images(batch).to(device)).argmax(dim=1).cpu() for batch in images.split(batch_size)]
     return torch.cat(outputs)
 
 

@@ -37,9 +37,9 @@ class DetectionConfig:
     (:class:`DetectorSettings` or :class:`RCNNSettings`); batch_size, epochs, lr,
     weight_decay: AdamW with a one-cycle schedule (``fit``'s default); channels_last: a faster
     memory layout for convolutions on the CPU; flip: random left-right flips of picture and
-    boxes, off by default: the toy world's light always comes from the top left, so mirrored
-    fruit are fruit the test never shows, and its pixel labels are read a little right of each
-    pixel's centre, so mirrored boxes would sit a quarter pixel off.
+    boxes, off by default: apples tilt at most 30° with their highlight always left of centre,
+    so a mirrored apple is one the test pictures never show (oranges, turned any way, and the
+    whole-pixel boxes would not mind).
     """
 
     model: str

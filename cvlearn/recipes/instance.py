@@ -2,8 +2,10 @@
 
 ``instance()`` trains the small-image Mask R-CNN of :func:`cvlearn.models.maskrcnn` from scratch
 with the configuration :data:`CONFIG` (the one notebook 05 trains) and scores it on the test
-split with COCO mask AP and box AP. :data:`REAL_CONFIG` is what the notebook trains instead on
-real photos (Penn-Fudan) on a CPU. ``instance_stock()`` does the same with torchvision's
+split with COCO mask AP and box AP, then mask AP again with the model's maskness stage switched
+off (``mask_ap50_no_maskness``, ``mask_ap_no_maskness``: ranked as Mask R-CNN ranks, by the box
+head's scores). :data:`REAL_CONFIG` is what the notebook trains instead on real photos
+(Penn-Fudan) on a CPU. ``instance_stock()`` does the same with torchvision's
 ``maskrcnn_resnet50_fpn`` as shipped (:data:`STOCK_CONFIG`), for comparison.
 :func:`time_to_mask_ap` measures how many seconds of training a configuration needs to reach a
 mask AP@0.5, which is how the benchmark compares the two.
@@ -25,7 +27,8 @@ from torchvision.transforms import v2
 
 from .. import data
 from ..metrics.instance import instance_metrics
-from ..models.instance import SMALL, MaskRCNNSettings, maskrcnn, maskrcnn_stock, predict_instances
+from ..models.instance import (SMALL, MaskRCNNSettings, PreciseMaskTransform, maskrcnn, maskrcnn_stock,
+                               predict_instances)
 from ..train import fit, seed_everything
 from . import Result, Stopwatch, count_parameters, register
 
@@ -186,11 +189,33 @@ def build_model(config: InstanceConfig, num_classes: int) -> nn.Module:
 # --------------------------------------------------------------------------------------------
 
 
-def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25) -> dict[str, float]:
+def has_maskness(model: nn.Module) -> bool:
+    """Whether ``model`` has the switchable maskness stage (the small model of
+    :func:`cvlearn.models.maskrcnn` has; torchvision's stock one has not)."""
+    return isinstance(getattr(model, "transform", None), PreciseMaskTransform)
+
+
+def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25,
+             maskness: bool | None = None) -> dict[str, float]:
     """COCO scores of ``model`` on every picture of ``dataset``: ``mask_ap50``, ``mask_ap75``,
-    ``mask_ap`` (AP@[.5:.95]), ``box_ap50``, ``box_ap``."""
+    ``mask_ap`` (AP@[.5:.95]), ``box_ap50``, ``box_ap``.
+
+    maskness: ``True`` or ``False`` switches the model's maskness stage (scores multiplied by
+    mask confidence) on or off for this evaluation and restores it after; ``None`` leaves the
+    model as it is.
+    """
+    if maskness is not None and not has_maskness(model):
+        raise ValueError("this model has no maskness stage to switch (only cvlearn.models.maskrcnn's "
+                         "small model has one); pass maskness=None")
     targets = [dataset.target(i) for i in range(len(dataset))]
-    predictions = predict_instances(model, dataset.images, batch_size=batch_size)
+    before = model.transform.maskness if maskness is not None else None
+    try:
+        if maskness is not None:
+            model.transform.maskness = maskness
+        predictions = predict_instances(model, dataset.images, batch_size=batch_size)
+    finally:
+        if maskness is not None:
+            model.transform.maskness = before
     return instance_metrics(predictions, targets, dataset.categories, (dataset.size, dataset.size))
 
 
@@ -232,6 +257,9 @@ def _run(name: str, config: InstanceConfig, quick: bool, seed: int, progress: bo
     with Stopwatch() as clock:
         scores = evaluate(model, test_set, batch_size=config.eval_batch_size)
     metrics = {k: scores[k] for k in ("mask_ap50", "mask_ap", "box_ap50")}
+    if has_maskness(model) and model.transform.maskness:  # the same model, scored as Mask R-CNN scores
+        plain = evaluate(model, test_set, batch_size=config.eval_batch_size, maskness=False)
+        metrics.update(mask_ap50_no_maskness=plain["mask_ap50"], mask_ap_no_maskness=plain["mask_ap"])
     return Result(name, metrics, train_s=history.seconds, eval_s=clock.seconds, train_images=seen,
                   params=count_parameters(model), device=history.device, model=model, history=history,
                   config=config.as_dict())

@@ -74,10 +74,26 @@ def explore_prediction(model: torch.nn.Module, image: torch.Tensor, rotation: fl
     return picture, predict_probabilities(model, picture[None])[0]
 
 
+RIGHT_COLOUR, WRONG_COLOUR, OTHER_COLOUR, UNKNOWN_COLOUR = "tab:green", "tab:red", "tab:grey", "tab:blue"
+"""Bar colours: the predicted class green when it is the true class, red when it is not (blue when
+the truth is not given); every other class grey."""
+
+
+def bar_colours(probabilities: Any, true_class: int | None = None) -> list[str]:
+    """One colour per class bar: green means a correct prediction, red a wrong one, grey the others."""
+    best = int(np.argmax(np.asarray(probabilities)))
+    predicted = UNKNOWN_COLOUR if true_class is None else RIGHT_COLOUR if best == int(true_class) else WRONG_COLOUR
+    return [predicted if c == best else OTHER_COLOUR for c in range(len(probabilities))]
+
+
 def show_prediction(model: torch.nn.Module, image: torch.Tensor, classes: Sequence[str], rotation: float = 0.0,
                     brightness: float = 1.0, patch: tuple[int, int, int] | None = None,
                     true_class: int | None = None) -> Figure:
-    """The explorer as a still picture: the transformed image and a bar per class probability."""
+    """The explorer as a still picture: the transformed image and a bar per class probability.
+
+    The predicted class's bar is green when it is ``true_class``, red when it is not (blue when
+    no ``true_class`` is given); the other bars are grey.
+    """
     picture, probabilities = explore_prediction(model, image, rotation, brightness, patch)
     fig, (left, right) = plt.subplots(1, 2, figsize=(5.5, 2.4), gridspec_kw={"width_ratios": [1, 1.3]})
     left.imshow(as_numpy_image(picture), interpolation="nearest")
@@ -85,13 +101,14 @@ def show_prediction(model: torch.nn.Module, image: torch.Tensor, classes: Sequen
     truth = f"true: {classes[true_class]}\n" if true_class is not None else ""
     left.set_title(f"{truth}rotation {rotation:g}°, brightness ×{brightness:g}", fontsize=8)
     best = int(probabilities.argmax())
-    colours = ["tab:green" if c == best else "tab:grey" for c in range(len(classes))]
+    colours = bar_colours(probabilities.numpy(), true_class)
     right.barh(list(classes), probabilities.numpy(), color=colours)
     right.set_xlim(0, 1)
     right.invert_yaxis()
     for c, p in enumerate(probabilities.tolist()):
         right.text(min(p + 0.02, 0.8), c, f"{p:.1%}", va="center", fontsize=8)
-    right.set_title(f"prediction: {classes[best]}", fontsize=9)
+    verdict = "" if true_class is None else " (right)" if best == int(true_class) else " (wrong)"
+    right.set_title(f"prediction: {classes[best]}{verdict}", fontsize=9, color=colours[best])
     fig.tight_layout()
     return fig
 
@@ -125,12 +142,14 @@ def prediction_explorer(model: torch.nn.Module, images: torch.Tensor, targets: t
         shown, probabilities = explore_prediction(model, images[index.value], rotation.value, brightness.value,
                                                   (x.value, y.value, size.value))
         picture.value = png_bytes(enlarge(as_numpy_image(shown), scale))
-        best = int(probabilities.argmax())
-        truth.value = (f"true class: <b>{classes[int(targets[index.value])]}</b> · "
-                       f"prediction: <b>{classes[best]}</b>")
+        best, true_class = int(probabilities.argmax()), int(targets[index.value])
+        verdict = "right" if best == true_class else "wrong"
+        truth.value = (f"true class: <b>{classes[true_class]}</b> · "
+                       f"prediction: <b>{classes[best]}</b> ({verdict})")
         for c, (bar, readout) in enumerate(zip(bars, readouts)):
             bar.value = float(probabilities[c])
-            bar.bar_style = "success" if c == best else ""
+            # green only for a correct prediction, red for a wrong one
+            bar.bar_style = ("success" if best == true_class else "danger") if c == best else ""
             readout.value = f"{float(probabilities[c]):.1%}"
 
     for control in (index, rotation, brightness, size, x, y):

@@ -76,6 +76,11 @@ def instance_counts(predictions: Sequence[dict], targets: Sequence[dict], score_
     return {**totals, "counted right": exact / len(predictions) if predictions else 1.0}
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 instance", "2 instances"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def instance_picture(image: Any, prediction: dict, score_thresh: float, class_names: Sequence[str],
                      ax: Any = None) -> Figure:
     """One picture with the instances scoring at least ``score_thresh``: a colour, an ID and a
@@ -83,7 +88,7 @@ def instance_picture(image: Any, prediction: dict, score_thresh: float, class_na
     kept = keep_confident(prediction, score_thresh)
     return show_instances(image, kept["masks"], kept["labels"], class_names, scores=kept["scores"],
                           boxes=kept["boxes"], ax=ax,
-                          title=f"score ≥ {score_thresh:.2f}: {len(kept['scores'])} instances")
+                          title=f"score ≥ {score_thresh:.2f}: {_count(len(kept['scores']), 'instance')}")
 
 
 def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: Sequence[dict],

@@ -26,15 +26,21 @@ def _visible_pixels(truth: np.ndarray, prediction: np.ndarray, visible: Sequence
     return np.isin(truth, list(visible)) | np.isin(prediction, list(visible))
 
 
+DIVIDER = (40, 40, 40)
+"""Colour (RGB 0..255) of the columns between the ground truth and the prediction side by side:
+dark, so the two pictures stay apart on a white page and over white clouds."""
+
+
 def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str = "side by side",
                 alpha: float = 0.6, visible: Sequence[int] | None = None, gap: int = 2,
-                ignore_index: int | None = None) -> np.ndarray:
+                ignore_index: int | None = None, divider: Sequence[int] = DIVIDER) -> np.ndarray:
     """The picture one setting of the explorer shows, as (H, W', 3) uint8.
 
     image: (3, H, W) or (H, W, 3); truth, prediction: (H, W) class indices; palette: (C, 3) uint8.
     view: one of :data:`VIEWS`; alpha: opacity of the class colours (0: the photo only, 1: the
     colours only); visible: class indices to colour (``None``: all). ``"side by side"`` puts the
-    ground truth left and the prediction right, ``gap`` white columns apart (W' = 2W + gap);
+    ground truth left and the prediction right, ``gap`` columns of colour ``divider`` (dark grey;
+    RGB 0..255) apart (W' = 2W + gap);
     ``"errors"`` tints wrong pixels red, counting only pixels of a visible class and never those
     whose truth is ``ignore_index`` (VOC's 255 outlines, which the ground truth shows in cream).
     """
@@ -54,7 +60,8 @@ def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str
             shown &= truth != ignore_index
         return error_overlay(image, np.where(shown, truth, hidden), prediction, alpha, ignore_index=hidden)
     left, right = overlay(image, truth, palette, alpha, visible), overlay(image, prediction, palette, alpha, visible)
-    spacer = np.full((truth.shape[0], gap, 3), 255, dtype=np.uint8)
+    spacer = np.empty((truth.shape[0], gap, 3), dtype=np.uint8)
+    spacer[:] = np.asarray(divider, dtype=np.uint8)
     return np.concatenate([left, spacer, right], axis=1)
 
 
@@ -85,7 +92,8 @@ def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: S
 
     images: (N, 3, H, W); truths, predictions: (N, H, W) class indices; palette: (C, 3) uint8;
     ignore_index: the truths' value for unlabelled pixels (never counted as errors), if any.
-    Returns the widget (display it, or leave it as the cell's last value).
+    Returns the widget (display it, or leave it as the cell's last value); its last child is a
+    caption naming what the picture shows ("left: ground truth | right: prediction" side by side).
     """
     import ipywidgets as widgets
 
@@ -100,9 +108,12 @@ def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: S
                for name in classes]
     legend = widgets.HBox([widgets.HBox([widgets.HTML(_swatch(palette[c])), box]) for c, box in enumerate(toggles)])
     picture = widgets.Image(format="png")
+    caption = widgets.HTML()
 
     def redraw(_: Any = None) -> None:
         i = index.value
+        caption.value = ("left: <b>ground truth</b> | right: <b>prediction</b>" if view.value == "side by side"
+                         else f"<b>{view.value}</b>" + (" (wrong pixels in red)" if view.value == "errors" else ""))
         visible = [c for c, box in enumerate(toggles) if box.value]
         shown = render_view(images[i], np.asarray(truths[i]), np.asarray(predictions[i]), palette, view.value,
                             alpha.value, visible, ignore_index=ignore_index)
@@ -111,4 +122,4 @@ def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: S
     for control in (index, alpha, view, *toggles):
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([index, alpha]), view, legend, picture])
+    return widgets.VBox([widgets.HBox([index, alpha]), view, legend, picture, caption])
