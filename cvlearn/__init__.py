@@ -3,9 +3,9 @@
 The notebooks teach; the package remembers. Modules, one per idea:
 
 * ``toyworld``: the seeded renderer of toy scenes and the list of classes;
-* ``data``: ``load(name, split)`` returns a cached torch Dataset of a toy (or real) dataset;
-* ``realdata`` and ``download``: Oxford-IIIT Pet, Penn-Fudan and Pascal VOC in the toy world's
-  format, fetched only on request, checksummed, never left half unpacked;
+* ``data``: ``load(name, split)`` returns a torch Dataset of any registered dataset, toy (drawn
+  and cached) or real (Oxford-IIIT Pet, Penn-Fudan and Pascal VOC in the toy world's format,
+  fetched only on request, checksummed, never left half unpacked); ``data.registry`` lists them;
 * ``weights``: pretrained torchvision weights, checked (cached? downloadable?) before use;
 * ``formats``: ImageFolder, COCO JSON and palette PNG exports;
 * ``plot``: grids, boxes, masks, instances, training curves, the five-task figure;
@@ -16,4 +16,4 @@ The notebooks teach; the package remembers. Modules, one per idea:
 from .checkup import doctor
 
 __version__ = "0.1.0"
-__all__ = ["doctor", "__version__"]
+__all__ = ["__version__", "doctor"]

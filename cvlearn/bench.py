@@ -65,21 +65,12 @@ def machine_info() -> dict[str, Any]:
 
 
 def render_rate(name: str, size: int, samples: int, repeats: int = 1) -> float:
-    """Samples of toy dataset ``name`` that ``toyworld.generate`` draws per second at ``size``.
+    """Samples of toy dataset ``name`` that ``toyworld.generate`` draws per second at ``size``
+    (:func:`cvlearn.comparisons.render_rate`, imported only when called: ``cvlearn bench --help``
+    stays free of torch)."""
+    from .comparisons import render_rate as rate
 
-    One process, so one core; after one warm-up sample, the best of ``repeats`` runs of
-    ``samples`` fresh scenes each.
-    """
-    from . import toyworld
-
-    toyworld.generate(name, "train", 0, size=size)
-    best = 0.0
-    for repeat in range(repeats):
-        start = time.perf_counter()
-        for i in range(samples):
-            toyworld.generate(name, "train", i + repeat * samples, size=size)
-        best = max(best, samples / (time.perf_counter() - start))
-    return best
+    return rate(name, size, samples, repeats)
 
 
 def render_speed(names: Sequence[str] | None = None, samples: int = 300) -> list[dict[str, Any]]:

@@ -95,6 +95,45 @@ def denormalise(boxes: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# IoU of box pairs
+# --------------------------------------------------------------------------------------------
+
+
+def _as_box_pairs(boxes1: object, boxes2: object) -> tuple[Tensor, Tensor]:
+    pair = []
+    for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
+        if not isinstance(boxes, Tensor):
+            try:
+                boxes = torch.as_tensor(boxes, dtype=torch.float32)
+            except (TypeError, ValueError, RuntimeError) as err:
+                raise TypeError(f"{name} must be an (N, 4) tensor of XYXY boxes, got {type(boxes).__name__}") from err
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"{name} must have shape (N, 4) (XYXY), got {tuple(boxes.shape)}")
+        pair.append(boxes.as_subclass(Tensor).float() if not boxes.is_floating_point() else boxes.as_subclass(Tensor))
+    if len(pair[0]) != len(pair[1]):
+        raise ValueError(f"boxes1 and boxes2 must hold the same number of boxes (they are compared row by row), "
+                         f"got {len(pair[0])} and {len(pair[1])}")
+    return pair[0], pair[1].to(pair[0].dtype)
+
+
+def paired_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
+    """(N,) IoU of each box in ``boxes1`` with the box in the same row of ``boxes2``.
+
+    boxes1, boxes2: (N, 4) XYXY, both in pixels or both normalised (IoU has no unit). 1 for
+    identical boxes, 0 for boxes that do not overlap (or two empty boxes). Equal to
+    ``torchvision.ops.box_iou(boxes1, boxes2).diagonal()`` without building the N × N table.
+    """
+    boxes1, boxes2 = _as_box_pairs(boxes1, boxes2)
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    overlap = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+    area1 = (boxes1[:, 2:] - boxes1[:, :2]).clamp(min=0).prod(dim=1)
+    area2 = (boxes2[:, 2:] - boxes2[:, :2]).clamp(min=0).prod(dim=1)
+    union = area1 + area2 - overlap
+    return torch.where(union > 0, overlap / union.clamp(min=torch.finfo(union.dtype).tiny), torch.zeros_like(union))
+
+
+# --------------------------------------------------------------------------------------------
 # Grids: points and anchors
 # --------------------------------------------------------------------------------------------
 

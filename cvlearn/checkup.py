@@ -1,16 +1,21 @@
-"""``cvlearn.doctor()`` (this module's :func:`doctor`): check the set-up, one line per check, with a fix for each failure."""
+"""``cvlearn.doctor()`` (this module's :func:`doctor`): check the set-up, one line per check, with a fix for each failure.
+
+It reads the data folder and the dataset registry, and asks :mod:`cvlearn.system` which device
+training will use (the choice ``cvlearn.train.pick_device`` makes by default).
+"""
 
 from __future__ import annotations
 
 import importlib
 import platform
-import socket
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from . import system
+from .system import network_reachable  # noqa: F401  (its old home: ``cvlearn.checkup.network_reachable``)
 
 SYMBOLS = {"ok": "✓", "warn": "!", "fail": "✗"}
 ASCII_SYMBOLS = {"ok": "ok", "warn": "!", "fail": "x"}
@@ -89,11 +94,10 @@ def check_packages() -> Check:
 
 
 def check_device() -> Check:
-    from .train import pick_device
-    device = pick_device()
-    if device.type == "cpu":
+    device = system.accelerator()
+    if device == "cpu":
         return Check("device", "ok", "CPU (every notebook is sized for a laptop CPU; a GPU is optional)")
-    return Check("device", "ok", f"{device.type.upper()} found; training will use it")
+    return Check("device", "ok", f"{device.upper()} found; training will use it")
 
 
 def check_data_folder(root: str | Path | None = None) -> Check:
@@ -101,7 +105,7 @@ def check_data_folder(root: str | Path | None = None) -> Check:
 
     Paths are shown relative to the course folder or to ``~`` (:func:`cvlearn.data.display_path`).
     """
-    from .data import DATA_ENV, data_folder, display_path
+    from .data.cache import DATA_ENV, data_folder, display_path
     if root is None:
         chosen = data_folder()
         root, why = chosen.path, chosen.reason
@@ -119,34 +123,31 @@ def check_data_folder(root: str | Path | None = None) -> Check:
     return Check("data folder", "ok", f"{display_path(root)} ({why}), writable")
 
 
-def network_reachable(host: tuple[str, int] = NETWORK_HOST, timeout: float = 1.0) -> bool:
-    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds (DNS included)."""
-    result: list[bool] = []
-
-    def attempt() -> None:
-        try:
-            with socket.create_connection(host, timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    worker = threading.Thread(target=attempt, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    return bool(result and result[0])
-
-
 def check_network(timeout: float = 1.0) -> Check:
-    if network_reachable(timeout=timeout):
+    if system.network_reachable(NETWORK_HOST, timeout=timeout):
         return Check("network", "ok", f"{NETWORK_HOST[0]} reachable: real datasets and pretrained weights can download")
     return Check("network", "warn", "offline: the toy world works fully; real photos and pretrained weights are skipped",
                  "nothing to do for the course; for real data see README, 'Switching to real data'")
 
 
+def check_datasets(root: str | Path | None = None) -> Check:
+    """Which registered datasets are ready: the toy ones always are (drawn on first use); a real
+    one when its files are complete on disk (a file check, no network)."""
+    from .data import download, registry
+
+    toy, real = registry.names("toy"), registry.names("real")
+    here = [name for name in real if download.is_complete(name, root)]
+    detail = f"toy: {', '.join(toy)} (drawn on first use); real on disk: {', '.join(here) or 'none'}"
+    missing = [name for name in real if name not in here]
+    if missing:
+        detail += f" ({', '.join(missing)}: `cvlearn data download NAME`, optional)"
+    return Check("datasets", "ok", detail)
+
+
 def run_checks(root: str | Path | None = None, network: bool = True) -> list[Check]:
-    """All checks, in order: python, torch, torchvision, packages, device, data folder, network."""
+    """All checks, in order: python, torch, torchvision, packages, device, data folder, datasets, network."""
     checks = [check_python(), check_torch(), check_torchvision(), check_packages(), check_device(),
-              check_data_folder(root)]
+              check_data_folder(root), check_datasets(root)]
     if network:
         checks.append(check_network())
     return checks

@@ -1,11 +1,13 @@
 """The ``cvlearn`` command (also ``python -m cvlearn``).
 
-    cvlearn data build NAME [--size S] [--seed S]   render every split into datasets/
+    cvlearn data build NAME [--size S] [--seed S]   render every split of a toy dataset into datasets/
     cvlearn data verify NAME                         check the caches against their manifests
     cvlearn data export NAME --out DIR [--split S] [--format F]
-    cvlearn data download NAME [--keep-archives]     fetch a real dataset (oxford-pets, penn-fudan, voc2012)
+    cvlearn data download NAME [--keep-archives]     fetch a real dataset
     cvlearn doctor                                   check the set-up
     cvlearn bench [--quick] [--only NAME] [--notebooks] [--compare] [--json PATH]
+
+``cvlearn data --help`` lists the dataset names, read from :mod:`cvlearn.data.registry`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from . import download
+    from .data import download
 
     try:
         download.fetch(args.name, root=args.root, keep_archives=args.keep_archives)
@@ -65,13 +67,22 @@ def _bench(argv: list[str]) -> int:
     return bench.main(argv)
 
 
+def _names_help() -> str:
+    """The dataset names the ``data`` command takes, from the registry."""
+    from .data import registry
+
+    return (f"dataset name: a toy one ({', '.join(registry.names('toy'))}) to build, verify or export, or a "
+            f"real one ({', '.join(registry.names('real'))}) to download or export")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cvlearn", description="Tools of the cvlearn computer-vision course.")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("data", help="build, verify or export a toy dataset; download a real one")
     d.add_argument("action", choices=["build", "verify", "export", "download"])
-    d.add_argument("name", help="dataset name, e.g. toy-pets, or oxford-pets, penn-fudan, voc2012 for download")
+    # names are checked by cvlearn.data, whose one-line errors list them; argparse's choices would not
+    d.add_argument("name", help=_names_help())
     d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/, or your "
                    "user cache folder where that is read-only; `cvlearn doctor` says which)")
     d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
@@ -82,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--keep-archives", action="store_true", help="for download: keep the archives after unpacking")
     d.set_defaults(func=_data)
 
-    doc = sub.add_parser("doctor", help="check Python, torch, the data folder and the network")
+    doc = sub.add_parser("doctor", help="check Python, torch, the data folder, the datasets and the network")
     doc.add_argument("--root", default=None)
     doc.add_argument("--offline", action="store_true", help="skip the network check")
     doc.set_defaults(func=_doctor)
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bench"]:  # the benchmark has its own options: hand them over untouched
         return _bench(argv[1:])
     args = parser().parse_args(argv)
-    from .download import RealDataError
+    from .data.download import RealDataError
     try:
         return args.func(args)
     except (ValueError, TypeError, RealDataError) as err:

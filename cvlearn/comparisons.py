@@ -18,14 +18,28 @@ from torch import nn
 from . import toyworld
 
 
+def render_rate(name: str, size: int, samples: int, repeats: int = 1) -> float:
+    """Samples of toy dataset ``name`` that ``toyworld.generate`` draws per second at ``size``.
+
+    One process, so one core; after one warm-up sample, the best of ``repeats`` runs of
+    ``samples`` fresh scenes each.
+    """
+    toyworld.generate(name, "train", 0, size=size)
+    best = 0.0
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        for i in range(samples):
+            toyworld.generate(name, "train", i + repeat * samples, size=size)
+        best = max(best, samples / (time.perf_counter() - start))
+    return best
+
+
 def render_vs_training(recipes: Sequence[dict[str, Any]], samples: int = 200) -> list[dict[str, Any]]:
     """The renderer's samples per second (one core, the dataset's own size) vs training's images per second.
 
     A ratio above 1 means the renderer alone could feed training live; the course renders once
     and caches anyway, so this is the margin, not a requirement.
     """
-    from .bench import render_rate
-
     records = []
     for r in recipes:
         dataset = r.get("dataset")

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .images import eval_mode
-from .models.segmentation import as_float_images
+from .images import as_float_images, eval_mode
+
+__all__ = ["feature_maps", "grad_cam", "saliency"]
 
 
 @contextmanager

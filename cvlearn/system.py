@@ -3,19 +3,26 @@
 The standard library's ``resource`` module, the usual way to read peak memory, exists only on
 POSIX systems; importing it at the top of a module breaks that module on Windows. Everything
 here asks ``resource`` only where it exists and falls back to psutil (installed with Jupyter).
+
+Whether a server can be reached is a fact about the machine too: the dataset downloader, the
+pretrained weights and ``cvlearn doctor`` all ask :func:`network_reachable` (tests replace it
+here to play offline).
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Sequence
+from urllib.parse import urlparse
 
 import psutil
 
-__all__ = ["peak_memory_mb", "run_watching_memory"]
+__all__ = ["accelerator", "network_reachable", "peak_memory_mb", "run_watching_memory", "url_server"]
 
 _MIB = 2**20
 
@@ -65,3 +72,41 @@ def run_watching_memory(args: Sequence[str], interval: float = 0.2, **popen: obj
             time.sleep(interval)
         log.seek(0)
         return proc.returncode, log.read(), peak / _MIB
+
+
+def accelerator() -> str:
+    """The best device torch can train on here: ``"cuda"``, else ``"mps"`` (Apple), else ``"cpu"``."""
+    import torch  # here, not at the top: this module is imported where torch is not yet needed
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def url_server(url: str) -> tuple[str, int]:
+    """The (host, port) a URL connects to, for :func:`network_reachable`."""
+    parts = urlparse(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def network_reachable(host: tuple[str, int], timeout: float = 1.0) -> bool:
+    """Whether a TCP connection to ``host`` (name, port) opens within ``timeout`` seconds, DNS included.
+
+    The connection is tried in a daemon thread, so a resolver that hangs past ``timeout`` cannot
+    hold the caller up.
+    """
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection(host, timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -481,7 +481,7 @@ def render(scene: Scene) -> Rendered:
     # object ids an instance (and through it the object's class).
     to_instance = np.zeros(256, dtype=np.uint8)
     to_instance[_INSTANCE_BASE:_INSTANCE_BASE + n] = np.arange(1, n + 1)
-    to_semantic = _stuff_to_semantic(scene.dataset).copy()
+    to_semantic = _stuff_to_semantic(spec.semantic_classes).copy()
     for k, t in enumerate(scene.things):
         to_semantic[_INSTANCE_BASE + k] = spec.semantic_classes.index(t.kind)
     instances, semantic, stuff = to_instance[ids], to_semantic[ids], _ID_TO_STUFF[ids]
@@ -503,10 +503,11 @@ _ID_TO_STUFF[1:len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
 
 
 @lru_cache(maxsize=None)
-def _stuff_to_semantic(dataset: str) -> np.ndarray:
-    """(256,) uint8: the semantic class of each stuff id in ``dataset`` (0 for everything else)."""
+def _stuff_to_semantic(classes: tuple[str, ...]) -> np.ndarray:
+    """(256,) uint8: the index into ``classes`` (a dataset's semantic classes) of each stuff id
+    (0 for everything else). Keyed by the classes, not the dataset's name, so that a spec
+    registered again under the same name never meets a stale table."""
     table = np.zeros(256, dtype=np.uint8)
-    classes = SPECS[dataset].semantic_classes
     for i, name in enumerate(STUFF_CLASSES):
         table[i + 1] = classes.index(name) if name in classes else 0
     return table
@@ -829,24 +830,28 @@ def _too_close(a: Thing, b: Thing) -> bool:
 
 
 @dataclass(frozen=True)
-class ToySpec:
-    """What one toy dataset draws and how it is labelled.
+class DatasetSpec:
+    """What every dataset, toy or real, is labelled with: the format all of cvlearn reads.
 
     classes: object classes; ``label`` indexes it from 0 (ImageFolder convention).
     categories: ``("background", *classes)``; ``labels`` index it, 0 is background
     (torchvision detection convention, so ``num_classes=len(categories)``).
     semantic_classes: every pixel's class, stuff first; ``semantic`` indexes it.
+    palette: (C, 3) uint8, one display colour per semantic class.
+    export_format: what ``cvlearn data export`` writes by default: "imagefolder", "coco" or "voc".
+
+    Each kind of dataset extends it (:class:`ToySpec` here, ``cvlearn.data.real.RealSpec``), and
+    ``cvlearn.data.registry.register`` makes one spec a dataset ``cvlearn.data.load`` knows.
     """
+
+    kind: ClassVar[str] = ""
+    """"toy" (drawn here) or "real" (downloaded): which half of the registry a spec belongs to."""
 
     name: str
     description: str
     classes: tuple[str, ...]
     semantic_classes: tuple[str, ...]
-    size: int
-    splits: dict[str, int]
-    sampler: Callable[[np.random.Generator, int], Scene]
     export_format: str
-    min_visible: float = 0.5
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -855,26 +860,51 @@ class ToySpec:
     @property
     def palette(self) -> np.ndarray:
         """(C, 3) uint8: the display colour of each semantic class."""
-        return np.array([PALETTE[c] for c in self.semantic_classes], dtype=np.uint8)
+        return np.array(self.colours(), dtype=np.uint8)
+
+    def colours(self) -> Sequence[tuple[int, int, int]]:
+        """The RGB colour of each semantic class, in the order of ``semantic_classes``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ToySpec(DatasetSpec):
+    """What one toy dataset draws: its scenes (``sampler``), picture side (``size``, pixels)
+    and the default number of samples of each split (``splits``).
+
+    sampler: ``(rng, size) -> Scene``; a scene with an object less than ``min_visible`` in
+    view is drawn again (see :func:`generate`).
+    """
+
+    kind: ClassVar[str] = "toy"
+
+    size: int
+    splits: dict[str, int]
+    sampler: Callable[[np.random.Generator, int], Scene]
+    min_visible: float = 0.5
+
+    def colours(self) -> Sequence[tuple[int, int, int]]:
+        return [PALETTE[c] for c in self.semantic_classes]
 
 
 SPECS: dict[str, ToySpec] = {
     spec.name: spec for spec in [
-        ToySpec("toy-pets", "one cat or dog, indoors or on a lawn, with toys", ("cat", "dog"),
-                ("background", "sky", "grass", "cat", "dog"), 64,
-                {"train": 4000, "val": 500, "test": 1000}, sample_pets, "imagefolder", min_visible=0.7),
-        ToySpec("toy-fruit", "one to six apples and oranges on a table", ("apple", "orange"),
-                ("background", "table", "apple", "orange"), 96,
-                {"train": 2000, "val": 300, "test": 500}, sample_fruit, "coco"),
-        ToySpec("toy-pasture", "sheep on grass beside a road, under the sky", ("sheep",),
-                ("background", "sky", "grass", "road", "sheep"), 64,
-                {"train": 2000, "val": 300, "test": 500}, sample_pasture, "voc"),
-        ToySpec("toy-pens", "two to four pens on a desk, some crossing", ("pen",),
-                ("background", "table", "pen"), 96,
-                {"train": 2000, "val": 300, "test": 500}, sample_pens, "coco", min_visible=0.4),
+        ToySpec("toy-pets", "one cat or dog, indoors (wall, floor) or outdoors (sky, lawn), with toys that may "
+                "hide part of it", ("cat", "dog"), ("background", "sky", "grass", "cat", "dog"), "imagefolder",
+                size=64, splits={"train": 4000, "val": 500, "test": 1000}, sampler=sample_pets, min_visible=0.7),
+        ToySpec("toy-fruit", "one to six apples and oranges on a table, overlapping, with plates and napkins",
+                ("apple", "orange"), ("background", "table", "apple", "orange"), "coco",
+                size=96, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_fruit),
+        ToySpec("toy-pasture", "one to four sheep (some touching) on grass beside a road, under the sky, with "
+                "bushes and fence posts", ("sheep",), ("background", "sky", "grass", "road", "sheep"), "voc",
+                size=64, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_pasture),
+        ToySpec("toy-pens", "two to four pens on a desk among papers; about a third of pens cross another",
+                ("pen",), ("background", "table", "pen"), "coco",
+                size=96, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_pens, min_visible=0.4),
     ]
 }
-"""Every toy dataset, by name."""
+"""The toy datasets, by name: what :func:`generate` can draw. ``cvlearn.data.registry`` lists
+them with the real ones, and its ``register`` adds new toy specs here."""
 
 SPLITS = ("train", "val", "test")
 _MAX_TRIES = 50

@@ -5,6 +5,10 @@ what makes it pleasant: a ``tqdm.auto`` progress bar, a one-cycle learning-rate 
 validation after each epoch, the best weights kept in an atomic checkpoint, seeding, and the
 device picked for you (CUDA, then Apple's MPS, then the CPU).
 
+Anything else happens in a :class:`Callback`: ``fit`` calls its ``on_step_end`` after every
+training step and its ``on_epoch_end`` after every epoch, and a callback ends training by calling
+``state.request_stop(reason)``. :class:`TimeBudget` is one (it is what ``max_seconds`` uses).
+
 Two kinds of model are supported:
 
 * ``loss_fn`` given: ``outputs = model(inputs)`` and ``loss = loss_fn(outputs, targets)``;
@@ -19,14 +23,18 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+__all__ = ["Callback", "History", "Metric", "TimeBudget", "TrainingState", "fit", "load_checkpoint", "pick_device",
+           "save_checkpoint", "seed_everything", "to_device"]
 
 Metric = Callable[[Any, Any], float]
 
@@ -109,7 +117,8 @@ class History:
     """What happened during training: one record per epoch, and the loss of every step.
 
     ``history["val_accuracy"]`` gives one value per epoch; ``history.best`` is the record of
-    the best epoch by the monitored value; ``history.seconds`` the training time.
+    the best epoch by the monitored value; ``history.seconds`` the training time;
+    ``history.stop_reason`` why a callback ended training early (``None`` if none did).
     """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
@@ -118,6 +127,7 @@ class History:
     mode: str = "min"
     checkpoint: str | None = None
     device: str = "cpu"
+    stop_reason: str | None = None
 
     def __getitem__(self, key: str) -> list[float]:
         return [e[key] for e in self.epochs if key in e]
@@ -131,16 +141,94 @@ class History:
 
     @property
     def best(self) -> dict[str, float] | None:
-        scored = [e for e in self.epochs if self.monitor in e]
+        monitor = self.monitor or ""
+        scored = [e for e in self.epochs if monitor in e]
         if not scored:
             return self.epochs[-1] if self.epochs else None
         pick = min if self.mode == "min" else max
-        return pick(scored, key=lambda e: e[self.monitor])
+        return pick(scored, key=lambda e: e[monitor])
 
     def __repr__(self) -> str:
         last = self.epochs[-1] if self.epochs else {}
         shown = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch",))
         return f"History({len(self.epochs)} epochs; last: {shown})"
+
+
+@dataclass
+class TrainingState:
+    """What ``fit`` shows a :class:`Callback` after each training step and each epoch.
+
+    model: the model being trained; in train mode in ``on_step_end``, in eval mode in
+        ``on_epoch_end`` (the epoch has been validated).
+    optimizer: the optimizer taking the steps.
+    history: the :class:`History` so far; in ``on_epoch_end`` its last record is this epoch's.
+    epochs: how many epochs ``fit`` was asked for; epoch: the current one, from 1.
+    step: training steps taken so far, over all epochs (1 after the first).
+    loss: the last step's training loss.
+    seconds: training time so far: drawing batches and taking steps, not validation,
+        ``evaluate`` or the callbacks themselves.
+    stop_reason: why training is to stop, set by :meth:`request_stop`; ``None`` while it goes on.
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    epochs: int
+    epoch: int = 0
+    step: int = 0
+    loss: float = math.nan
+    seconds: float = 0.0
+    stop_reason: str | None = None
+
+    def request_stop(self, reason: str = "a callback asked to stop") -> None:
+        """Ask ``fit`` to stop after the current step (or epoch); the first reason given is kept."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_reason is not None
+
+
+class Callback:
+    """Code that ``fit`` runs during training: subclass it and override the hooks you need.
+
+    ``fit(..., callbacks=[first, second])`` calls ``first``'s hook, then ``second``'s, after every
+    training step (``on_step_end``) and after every epoch (``on_epoch_end``). A hook reads the
+    :class:`TrainingState` and may end training with ``state.request_stop(reason)``::
+
+        class StopBelow(Callback):
+            def __init__(self, loss: float) -> None:
+                self.loss = loss
+
+            def on_step_end(self, state: TrainingState) -> None:
+                if state.loss < self.loss:
+                    state.request_stop(f"the loss fell below {self.loss}")
+    """
+
+    def on_step_end(self, state: TrainingState) -> None:
+        """After each training step: the batch has been drawn, the loss computed and the weights updated."""
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        """After each epoch, once it is validated, scored by ``evaluate`` and recorded in the history."""
+
+
+class TimeBudget(Callback):
+    """Stop once training has taken ``seconds``; ``fit(max_seconds=...)`` adds one of these.
+
+    Only training time counts (``state.seconds``), so validation, ``evaluate`` and other callbacks
+    do not eat into the budget. The step during which the budget runs out is finished, and its
+    epoch validated, as usual.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+            raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        self.seconds = float(seconds)
+
+    def on_step_end(self, state: TrainingState) -> None:
+        if state.seconds >= self.seconds:
+            state.request_stop(f"the time budget of {self.seconds:g} s is spent")
 
 
 def _batch_size(inputs: Any) -> int:
@@ -154,7 +242,7 @@ def _losses(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | Non
         if not isinstance(loss_dict, Mapping):
             raise TypeError("with loss_fn=None the model must return a dict of losses in training mode, "
                             f"got {type(loss_dict).__name__}; pass loss_fn=... for an ordinary model")
-        return sum(loss_dict.values()), None
+        return cast(torch.Tensor, sum(loss_dict.values())), None
     outputs = model(inputs)
     return loss_fn(outputs, targets), outputs
 
@@ -180,44 +268,72 @@ class _Means:
         return {f"{prefix}{k}": float(v) / max(self.count, 1) for k, v in self.sums.items()}
 
 
-def _run_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
-               metrics: dict[str, Metric], optimizer: torch.optim.Optimizer | None,
-               scheduler: Any, history: History, bar: Any, deadline: float | None) -> tuple[dict[str, float], bool]:
-    """One pass over ``loader``; trains when an optimizer is given. Returns (means, stopped early).
+def _step(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None, metrics: dict[str, Metric],
+          optimizer: torch.optim.Optimizer | None, scheduler: Any) -> dict[str, Any]:
+    """One batch, already on the device: its loss and, when an optimizer is given, the update.
 
-    Per step the loop reads one number back from the device (the loss, to check it is finite and
-    to draw the curve); everything else stays on the device until the epoch ends.
+    Returns the values an epoch averages: ``loss`` (a float, the one number read back from the
+    device per step) and the metrics (left on the device until the epoch ends).
     """
     training = optimizer is not None
-    means = _Means()
-    for inputs, targets in loader:
-        inputs, targets = to_device(inputs, device), to_device(targets, device)
-        with torch.set_grad_enabled(training):
-            loss, outputs = _losses(model, inputs, targets, loss_fn)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"the loss became {loss_value}; lower the learning rate (lr)")
-        if training:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            history.step_losses.append(loss_value)
-        values: dict[str, Any] = {"loss": loss_value}
-        if outputs is not None and metrics:
-            with torch.no_grad():
-                values.update({name: fn(outputs, targets) for name, fn in metrics.items()})
-        means.add(values, _batch_size(inputs))
-        if bar is not None:
-            bar.set_postfix_str(f"loss={loss_value:.3f}", refresh=False)
-            bar.update(1)
-        if deadline is not None and time.perf_counter() > deadline:
-            return means.result(""), True
+    with torch.set_grad_enabled(training):
+        loss, outputs = _losses(model, inputs, targets, loss_fn)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        raise FloatingPointError(f"the loss became {loss_value}; lower the learning rate (lr)")
+    if optimizer is not None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+    values: dict[str, Any] = {"loss": loss_value}
+    if outputs is not None and metrics:
+        with torch.no_grad():
+            values.update({name: fn(outputs, targets) for name, fn in metrics.items()})
+    return values
+
+
+def _means_of(means: _Means) -> dict[str, float]:
     if means.count == 0:
         raise ValueError("a data loader gave no batches; check its dataset is not empty "
                          "(and drop_last=False when it holds fewer items than one batch)")
-    return means.result(""), False
+    return means.result("")
+
+
+def _train_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
+                 metrics: dict[str, Metric], optimizer: torch.optim.Optimizer, scheduler: Any, bar: Any,
+                 state: TrainingState, callbacks: list[Callback]) -> dict[str, float]:
+    """One training pass over ``loader``, calling ``on_step_end`` after each step; returns its means.
+
+    A stop request ends the pass after the step during which it was made.
+    """
+    means = _Means()
+    started = time.perf_counter() - state.seconds
+    for inputs, targets in loader:
+        inputs, targets = to_device(inputs, device), to_device(targets, device)
+        values = _step(model, inputs, targets, loss_fn, metrics, optimizer, scheduler)
+        means.add(values, _batch_size(inputs))
+        state.history.step_losses.append(values["loss"])
+        bar.set_postfix_str(f"loss={values['loss']:.3f}", refresh=False)
+        bar.update(1)
+        state.step, state.loss, state.seconds = state.step + 1, values["loss"], time.perf_counter() - started
+        for callback in callbacks:
+            callback.on_step_end(state)
+        started = time.perf_counter() - state.seconds  # time spent in callbacks is not training time
+        if state.stopping:
+            break
+    return _means_of(means)
+
+
+def _validate(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
+              metrics: dict[str, Metric]) -> dict[str, float]:
+    """The means of the loss and metrics over ``loader``, without training."""
+    means = _Means()
+    for inputs, targets in loader:
+        inputs, targets = to_device(inputs, device), to_device(targets, device)
+        means.add(_step(model, inputs, targets, loss_fn, metrics, None, None), _batch_size(inputs))
+    return _means_of(means)
 
 
 def _make_optimizer(model: nn.Module, optimizer: str | torch.optim.Optimizer, lr: float,
@@ -280,6 +396,25 @@ def _check_fit_arguments(model: Any, train_loader: Any, val_loader: Any, epochs:
         raise TypeError(f"checkpoint must be a file path (str or Path) or None, got {type(checkpoint).__name__}")
 
 
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as a list, or a TypeError that names the argument and says what is wrong."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        raise TypeError(f"callbacks must be a list of Callback objects, got a single {type(callbacks).__name__}; "
+                        "wrap it in a list: callbacks=[...]")
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of cvlearn.train.Callback objects, got {type(callbacks).__name__}")
+    for i, callback in enumerate(callbacks):
+        if isinstance(callback, type) and issubclass(callback, Callback):
+            raise TypeError(f"callbacks[{i}] is the class {callback.__name__}, not an object of it; "
+                            f"call it: {callback.__name__}(...)")
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks[{i}] must be a cvlearn.train.Callback (subclass it and override "
+                            f"on_step_end or on_epoch_end), got {type(callback).__name__}")
+    return list(callbacks)
+
+
 def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping[str, Any],
                    evaluate: Any) -> None:
     """Refuse, before any training, a ``monitor`` that ``fit`` would never record.
@@ -307,8 +442,9 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         weight_decay: float = 1e-4, optimizer: str | torch.optim.Optimizer = "adamw",
         schedule: str | None = "onecycle", device: str | torch.device | None = None, seed: int | None = 0,
         checkpoint: str | Path | None = None, monitor: str | None = None, mode: str | None = None,
-        restore_best: bool = True, max_seconds: float | None = None, progress: bool = True,
-        live_plot: bool = False, channels_last: bool = False) -> History:
+        restore_best: bool = True, max_seconds: float | None = None,
+        callbacks: Sequence[Callback] | None = None, progress: bool = True, live_plot: bool = False,
+        channels_last: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; validate after each.
 
     Args:
@@ -328,7 +464,16 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
         monitor, mode: the value that decides "best", default ``val_loss`` (min), or
             ``train_loss`` without validation.
         restore_best: load the best weights back into ``model`` at the end.
-        max_seconds: stop early once training has taken this long.
+        max_seconds: stop early once training (not validation or ``evaluate``) has taken this
+            long; the same as putting ``TimeBudget(max_seconds)`` first in ``callbacks``.
+        callbacks: :class:`Callback` objects. After every training step ``fit`` calls each one's
+            ``on_step_end(state)``, and after every epoch (validated, scored by ``evaluate``,
+            checkpointed and recorded) each one's ``on_epoch_end(state)``, in list order; see
+            :class:`TrainingState` for what ``state`` holds. A hook that calls
+            ``state.request_stop(reason)`` ends training: from ``on_step_end``, after that step
+            (its epoch is then validated, checkpointed and reported to ``on_epoch_end`` as
+            usual); from ``on_epoch_end``, after that epoch. ``history.stop_reason`` keeps the
+            reason.
         progress: show a progress bar; live_plot: redraw the curves after every epoch (Jupyter).
         channels_last: store the model's weights as (N, H, W, C) in memory, which makes
             convolutions faster on CPUs and recent GPUs; the batches are left as they come (the
@@ -339,10 +484,15 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     """
     _check_fit_arguments(model, train_loader, val_loader, epochs, loss_fn, metrics, evaluate, lr,
                          weight_decay, mode, max_seconds, checkpoint)
+    callbacks = _check_callbacks(callbacks)
+    if max_seconds:
+        callbacks = [TimeBudget(max_seconds), *callbacks]
     if seed is not None:
         seed_everything(seed)
     device = pick_device(device)
-    model.to(device, memory_format=torch.channels_last) if channels_last else model.to(device)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     if isinstance(loss_fn, nn.Module):
         loss_fn.to(device)  # a weighted loss (CrossEntropyLoss(weight=...)) keeps its weights by the outputs
     metrics = dict(metrics or {})
@@ -352,18 +502,19 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     history = History(monitor=monitor, mode=mode, device=str(device),
                       checkpoint=str(checkpoint) if checkpoint is not None else None)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
-    steps_per_epoch = len(train_loader) if hasattr(train_loader, "__len__") else 0
+    steps_per_epoch = len(train_loader) if isinstance(train_loader, Sized) else 0
     if schedule is not None and not steps_per_epoch:
         raise ValueError(f"schedule={schedule!r} needs to know the number of steps, but train_loader has no len(); "
                          "use a DataLoader or schedule=None")
     scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch)
-    deadline = time.perf_counter() + max_seconds if max_seconds else None
+    state = TrainingState(model=model, optimizer=opt, history=history, epochs=epochs)
     best_value, best_state = None, None
     bar = tqdm(total=epochs * steps_per_epoch or None, desc="training", unit="step", disable=not progress)
     try:
         for epoch in range(1, epochs + 1):
-            record, stopped = _train_and_validate(model, train_loader, val_loader, device, loss_fn, metrics,
-                                                  evaluate, opt, scheduler, history, bar, deadline)
+            state.epoch = epoch
+            record = _train_and_validate(model, train_loader, val_loader, device, loss_fn, metrics, evaluate, opt,
+                                         scheduler, bar, state, callbacks)
             record = {"epoch": epoch, **record}
             history.epochs.append(record)
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("val_")} or
@@ -378,10 +529,13 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
                     save_checkpoint(model, checkpoint, epoch=epoch, monitor=monitor, **{monitor: float(value)})
             if live_plot:
                 _redraw(history)
-            if stopped:
+            for callback in callbacks:
+                callback.on_epoch_end(state)
+            if state.stopping:
                 break
     finally:
         bar.close()
+    history.stop_reason = state.stop_reason
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
@@ -390,23 +544,21 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
 
 def _train_and_validate(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None,
                         device: torch.device, loss_fn: Callable | None, metrics: dict[str, Metric],
-                        evaluate: Callable | None, opt: torch.optim.Optimizer, scheduler: Any,
-                        history: History, bar: Any, deadline: float | None) -> tuple[dict[str, float], bool]:
-    """One epoch: train, then score on ``val_loader`` and ``evaluate``. Returns (record, stopped early)."""
-    start = time.perf_counter()
+                        evaluate: Callable | None, opt: torch.optim.Optimizer, scheduler: Any, bar: Any,
+                        state: TrainingState, callbacks: list[Callback]) -> dict[str, float]:
+    """One epoch: train, then score on ``val_loader`` and ``evaluate``. Returns its record."""
+    seconds_before = state.seconds
     model.train()
-    train_means, stopped = _run_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler,
-                                      history, bar, deadline)
+    train_means = _train_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler, bar, state, callbacks)
     record = {**{f"train_{k}": v for k, v in train_means.items()}, "lr": opt.param_groups[0]["lr"],
-              "seconds": time.perf_counter() - start}
+              "seconds": state.seconds - seconds_before}
     model.eval()
     if val_loader is not None and loss_fn is not None:
-        val_means, _ = _run_epoch(model, val_loader, device, loss_fn, metrics, None, None, history, None, None)
-        record.update({f"val_{k}": v for k, v in val_means.items()})
+        record.update({f"val_{k}": v for k, v in _validate(model, val_loader, device, loss_fn, metrics).items()})
     if evaluate is not None:
         with torch.no_grad():
             record.update({f"val_{k}": float(v) for k, v in evaluate(model).items()})
-    return record, stopped
+    return record
 
 
 _live_handle: Any = None

@@ -22,17 +22,17 @@ import contextlib
 import inspect
 import os
 import pickle
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
 from torch import nn
 from torchvision.models import WeightsEnum, get_model_builder, get_model_weights, get_weight
 
-from . import checkup
-from .download import url_server
+from . import system
 
 NETWORK_TIMEOUT = 0.5
 """Seconds :func:`available` waits for the weights' server before calling it unreachable."""
@@ -127,7 +127,7 @@ def available(weights: Any, network: bool = True, timeout: float = NETWORK_TIMEO
     file = cache_file(member)
     cached = file.is_file() and file.stat().st_size > 0
     downloadable = (not cached and network
-                    and checkup.network_reachable(url_server(member.url), timeout=timeout))
+                    and system.network_reachable(system.url_server(member.url), timeout=timeout))
     return WeightsStatus(weights=f"{type(member).__name__}.{member.name}", url=member.url, file=file,
                          size_mb=member.meta.get("_file_size"), cached=cached, downloadable=downloadable)
 

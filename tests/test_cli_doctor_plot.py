@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvlearn import checkup, cli, plot
+from cvlearn import checkup, cli, plot, system
 from cvlearn.train import History
 
 
@@ -33,7 +33,8 @@ def test_cli_verify_without_cache_says_how_to_build(tmp_path, capsys):
 
 def test_doctor_checks_each_part(tmp_path, capsys):
     checks = checkup.run_checks(root=tmp_path, network=False)
-    assert [c.name for c in checks] == ["python", "torch", "torchvision", "packages", "device", "data folder"]
+    assert [c.name for c in checks] == ["python", "torch", "torchvision", "packages", "device", "data folder",
+                                            "datasets"]
     assert all(c.status == "ok" for c in checks), [str(c) for c in checks]
 
 
@@ -55,7 +56,7 @@ def test_doctor_marks_fall_back_to_ascii_where_the_console_lacks_them():
 def test_network_check_never_fails_the_course():
     check = checkup.check_network(timeout=0.5)
     assert check.status in ("ok", "warn")
-    assert checkup.network_reachable(("unreachable.invalid", 443), timeout=0.5) is False
+    assert system.network_reachable(("unreachable.invalid", 443), timeout=0.5) is False
 
 
 def test_doctor_prints_one_line_per_check(tmp_path, capsys):

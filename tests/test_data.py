@@ -8,6 +8,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from cvlearn import data, toyworld
+from cvlearn.data import toy
 
 from .conftest import ALL_DATASETS
 
@@ -60,7 +61,7 @@ def test_splits_never_share_a_scene(small, name):
 
 def test_second_load_reads_the_cache(tmp_path, monkeypatch):
     first = data.load("toy-pets", "val", root=tmp_path, n=10, progress=False)
-    monkeypatch.setattr(data, "render_split", lambda *a, **k: pytest.fail("rendered again"))
+    monkeypatch.setattr(toy, "render_split", lambda *a, **k: pytest.fail("rendered again"))
     second = data.load("toy-pets", "val", root=tmp_path, n=10, progress=False)
     assert torch.equal(first.images, second.images)
 
@@ -93,7 +94,7 @@ def test_interrupted_build_leaves_no_half_cache(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.np, "savez", lambda f, **arrays: (f.write(b"half"), explode()))
+    monkeypatch.setattr(np, "savez", lambda f, **arrays: (f.write(b"half"), explode()))
     with pytest.raises(KeyboardInterrupt):
         data.load("toy-pets", "val", root=tmp_path, n=4, progress=False)
     folder = tmp_path / "toy-pets"

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cvlearn import checkup, data, download
+from cvlearn import checkup, data
+from cvlearn.data import cache, download
 
 NOBODY = 65534
 """The conventional unprivileged user and group id (``nobody``/``nogroup``)."""
@@ -130,8 +131,8 @@ def fresh_decisions(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path / "notebooks")
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_decided", {})
-    monkeypatch.setattr(data, "_announced", set())
+    monkeypatch.setattr(cache, "_decided", {})
+    monkeypatch.setattr(cache, "_announced", set())
     return tmp_path
 
 
@@ -144,7 +145,7 @@ def test_writable_course_folder_is_the_data_folder(fresh_decisions, capsys):
 
 def test_unwritable_course_folder_falls_back_and_says_so_once(fresh_decisions, monkeypatch, capsys):
     course_datasets = (fresh_decisions / "datasets").resolve()
-    monkeypatch.setattr(data, "is_writable", lambda folder: Path(folder).resolve() != course_datasets)
+    monkeypatch.setattr(cache, "is_writable", lambda folder: Path(folder).resolve() != course_datasets)
     for _ in range(3):
         assert data.default_root() == data.user_cache_folder()
     assert data.readable_roots() == [data.user_cache_folder(), course_datasets]
@@ -154,7 +155,7 @@ def test_unwritable_course_folder_falls_back_and_says_so_once(fresh_decisions, m
 
 def test_cvlearn_data_wins_over_everything(fresh_decisions, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(fresh_decisions / "mine"))
-    monkeypatch.setattr(data, "is_writable", lambda folder: False)
+    monkeypatch.setattr(cache, "is_writable", lambda folder: False)
     assert data.default_root() == fresh_decisions / "mine"
     assert data.readable_roots() == [fresh_decisions / "mine"]
 

@@ -1,4 +1,4 @@
-"""cvlearn.download: fetch, check, resume and unpack, against local files (no network here)."""
+"""cvlearn.data.download: fetch, check, resume and unpack, against local files (no network here)."""
 
 import email.message
 import hashlib
@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from cvlearn import checkup, cli, data, download
+from cvlearn import cli, data, system
+from cvlearn.data import download, registry
 
 from .fakedata import make_oxford_pets, make_penn_fudan, tar_folder, zip_folder
 
@@ -20,7 +21,9 @@ def _archive(path, url=None, **changes):
 
 
 def _register(monkeypatch, name, *archives):
-    monkeypatch.setitem(download.SOURCES, name, replace(download.SOURCES[name], archives=archives))
+    """Point the real dataset ``name`` at other archives until the test ends."""
+    spec = registry.get(name)
+    monkeypatch.setitem(registry.REAL_SPECS, name, replace(spec, source=replace(spec.source, archives=archives)))
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def penn_archive(penn_zip):
 
 @pytest.fixture
 def offline(monkeypatch):
-    monkeypatch.setattr(checkup, "network_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(system, "network_reachable", lambda *a, **k: False)
 
 
 def _leftovers(base):
@@ -169,7 +172,7 @@ class _Server:
 
 @pytest.fixture
 def online(monkeypatch):
-    monkeypatch.setattr(checkup, "network_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(system, "network_reachable", lambda *a, **k: True)
 
 
 @pytest.mark.parametrize("ranges", [True, False])
@@ -221,7 +224,7 @@ def test_an_archive_put_there_by_hand_is_used_offline(tmp_path, monkeypatch, pen
 
 def test_the_registry_holds_a_checksum_for_every_archive():
     for src in download.SOURCES.values():
-        assert src.toy in data.toyworld.SPECS and src.required and src.size_mb > 0
+        assert src.toy in registry.names("toy") and src.required and src.size_mb > 0
         for archive in src.archives:
             assert archive.sha256 or archive.md5, archive.file_name
             assert archive.sha256 is None or len(archive.sha256) == 64
@@ -232,7 +235,7 @@ def test_cli_download(tmp_path, monkeypatch, penn_archive, capsys):
     _register(monkeypatch, "penn-fudan", _archive(penn_archive))
     assert cli.main(["data", "download", "penn-fudan", "--root", str(tmp_path)]) == 0
     assert download.is_complete("penn-fudan", tmp_path)
-    monkeypatch.setattr(checkup, "network_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(system, "network_reachable", lambda *a, **k: False)
     capsys.readouterr()
     assert cli.main(["data", "download", "oxford-pets", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -7,15 +7,16 @@ import pytest
 import torch
 from pycocotools import mask as mask_utils
 
-from cvlearn import checkup, data, weights
+from cvlearn import data, system, weights
 from cvlearn.metrics.coco import coco_results
 from cvlearn.metrics.instance import instance_metrics, mask_iou
 from cvlearn.models.instance import (SMALL, MaskRCNNSettings, maskness, maskrcnn, maskrcnn_stock, paste_masks,
                                      predict_instances)
 from cvlearn.recipes import RECIPES
-from cvlearn.recipes.instance import (CONFIG, REAL_CONFIG, BudgetedBatches, KeptInMemory, RandomTranspose,
-                                      TimeToTarget, TrainingStopped, augmentation, detection_batch, evaluate,
-                                      speedup, time_to_mask_ap, train_loader)
+from cvlearn.recipes.instance import (CONFIG, REAL_CONFIG, KeptInMemory, MaskAPWatch, RandomTranspose, TimeToTarget,
+                                      augmentation, detection_batch, evaluate, speedup, time_to_mask_ap,
+                                      train_loader)
+from cvlearn.train import History, TimeBudget, TrainingState
 from torch import nn
 from torchvision import tv_tensors
 
@@ -326,14 +327,40 @@ def test_augmentation_moves_masks_and_boxes_with_the_picture(small):
         assert isinstance(aug["boxes"], tv_tensors.BoundingBoxes)
 
 
-def test_budgeted_batches_stop_on_budget_and_resume():
-    batches = BudgetedBatches(list(range(5)), chunk_steps=3, budget_s=60.0)
-    assert list(batches) == [0, 1, 2] and list(batches) == [3, 4, 0] and batches.steps == 6
-    assert len(batches) == 3 and not batches.spent
-    spent = BudgetedBatches(list(range(5)), chunk_steps=3, budget_s=1e-9)
-    assert list(spent) == [] and spent.spent
-    with pytest.raises(TrainingStopped, match="budget"):
-        list(spent)
+def _watch_run(monkeypatch, scores, every, steps, budget_s=None, steps_per_epoch=100):
+    """Step a MaskAPWatch by hand, as fit would, with ``scores`` as the successive mask AP@0.5."""
+    from cvlearn.recipes import instance as recipe
+
+    given = iter(scores)
+    monkeypatch.setattr(recipe, "evaluate", lambda model, dataset, batch_size: {"mask_ap50": next(given)})
+    model = nn.Linear(1, 1)
+    state = TrainingState(model, torch.optim.SGD(model.parameters()), History(), epochs=1)
+    result = TimeToTarget(0.5, 60.0, None)
+    callbacks = ([TimeBudget(budget_s)] if budget_s else []) + [MaskAPWatch(None, result, every)]
+    for step in range(1, steps + 1):
+        state.epoch, state.step, state.seconds = 1 + (step - 1) // steps_per_epoch, step, float(step)
+        for callback in callbacks:
+            callback.on_step_end(state)
+        if state.stopping or step % steps_per_epoch == 0:
+            for callback in callbacks:
+                callback.on_epoch_end(state)
+        if state.stopping:
+            break
+    return result, state
+
+
+def test_mask_ap_watch_scores_on_schedule_and_stops_at_the_target(monkeypatch):
+    result, state = _watch_run(monkeypatch, [0.1, 0.3, 0.6, 0.9], every=3, steps=20)
+    assert result.curve == [(3.0, 0.1), (6.0, 0.3), (9.0, 0.6)] and result.seconds == 9.0
+    assert state.step == 9 and state.stop_reason == "mask AP@0.5 reached 0.600"
+
+
+def test_mask_ap_watch_scores_the_step_the_budget_ran_out_and_the_last_one(monkeypatch):
+    result, state = _watch_run(monkeypatch, [0.1, 0.2], every=3, steps=20, budget_s=4.5)
+    assert result.curve == [(3.0, 0.1), (5.0, 0.2)] and not result.reached  # 5 s: the first step past 4.5 s
+    assert state.stop_reason == "the time budget of 4.5 s is spent"
+    result, state = _watch_run(monkeypatch, [0.1, 0.2], every=3, steps=4, steps_per_epoch=4)
+    assert result.curve == [(3.0, 0.1), (4.0, 0.2)] and state.stop_reason is None  # the end of training
 
 
 def test_speedup_reports_a_lower_bound_when_the_reference_never_got_there():
@@ -349,7 +376,7 @@ def test_time_to_mask_ap_quick_run(data_root, monkeypatch):
     monkeypatch.setenv("CVLEARN_DATA", str(data_root))
     result = time_to_mask_ap(CONFIG, target=0.99, budget_s=30.0, eval_every=2, eval_images=4, quick=True)
     assert not result.reached and result.at_least == 30.0
-    assert len(result.curve) >= 1 and all(0.0 <= ap <= 1.0 for _, ap in result.curve)
+    assert len(result.curve) == 1 and all(0.0 <= ap <= 1.0 for _, ap in result.curve)  # one step, scored at the end
     with pytest.raises(ValueError, match="target must be"):
         time_to_mask_ap(CONFIG, target=1.5)
 
@@ -369,10 +396,10 @@ def test_quick_recipes_report_the_benchmark_metrics(name, data_root, monkeypatch
 
 def test_pretrained_path_offline_is_fast_and_clear(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(checkup, "network_reachable", lambda host, timeout: False)
+    monkeypatch.setattr(system, "network_reachable", lambda host, timeout: False)
     start = time.perf_counter()
     model = weights.load_pretrained("maskrcnn_resnet50_fpn_v2", weights="DEFAULT")
-    assert model is None and time.perf_counter() - start < 1.0
+    assert model is None and time.perf_counter() - start < 10.0  # no download attempt: far below any timeout
     line = capsys.readouterr().out.strip()
     assert "\n" not in line and "MaskRCNN_ResNet50_FPN_V2_Weights" in line and "cannot be reached" in line
 

@@ -10,7 +10,9 @@ from PIL import Image
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from cvlearn import data, download, formats, plot, realdata
+from cvlearn import data, formats, plot, system
+from cvlearn.data import download
+from cvlearn.data import real as realdata
 from cvlearn.metrics.coco import coco_evaluate
 
 from .fakedata import make_oxford_pets, make_penn_fudan, make_voc2012
@@ -252,7 +254,7 @@ def test_unknown_names_list_toy_and_real(tmp_path):
 
 @pytest.mark.parametrize("name", sorted(download.SOURCES))
 def test_missing_data_is_one_clear_paragraph_at_once(tmp_path, monkeypatch, name):
-    monkeypatch.setattr(download.checkup, "network_reachable", lambda *a, **k: pytest.fail("network was tried"))
+    monkeypatch.setattr(system, "network_reachable", lambda *a, **k: pytest.fail("network was tried"))
     start = time.perf_counter()
     with pytest.raises(download.DataMissingError) as err:
         data.load(name, "train", root=tmp_path)

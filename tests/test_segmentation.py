@@ -125,14 +125,23 @@ def test_models_reject_bad_input_with_a_clear_message():
     model = UNet(5, width=4)
     with pytest.raises(ValueError, match=r"at least 8×8"):
         model(torch.rand(1, 3, 7, 20))
-    with pytest.raises(TypeError, match="float"):
-        model(torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        model([[0.0]])
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         model(torch.rand(3, 16, 16))
     with pytest.raises(ValueError, match="upsample"):
         FCN(5, upsample="nearest")
     with pytest.raises(ValueError, match="num_classes"):
         UNet(1)
+
+
+@pytest.mark.parametrize("make", [lambda: FCN(5, width=4), lambda: FCN(5, width=4, upsample="transposed"),
+                                  lambda: UNet(5, width=4)])
+def test_models_take_uint8_pictures_as_their_float_copies(make):
+    model = make().eval()
+    pictures = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with torch.no_grad():
+        assert torch.equal(model(pictures), model(pictures.float() / 255))
 
 
 def test_unet_size_and_training_step():

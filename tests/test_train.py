@@ -1,14 +1,17 @@
-"""cvlearn.train: fit on one tiny epoch, its checkpoint, its history, and its argument errors."""
+"""cvlearn.train: fit on one tiny epoch, its checkpoint, its history, its callbacks and its argument errors."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import cvlearn.train
 from cvlearn.metrics import accuracy
-from cvlearn.train import History, fit, load_checkpoint, pick_device, save_checkpoint, seed_everything
+from cvlearn.train import (Callback, History, TimeBudget, TrainingState, fit, load_checkpoint, pick_device,
+                           save_checkpoint, seed_everything)
 
 
 def _data(n=48, seed=0):
@@ -108,6 +111,141 @@ def test_max_seconds_stops_early():
     h = fit(_model(), train, val, epochs=50, lr=0.01, loss_fn=nn.CrossEntropyLoss(), max_seconds=1e-9,
             progress=False)
     assert len(h.epochs) == 1 and len(h.step_losses) == 1
+    assert "val_loss" in h.epochs[0]  # the epoch that ran out of time is still validated
+    assert h.stop_reason == "the time budget of 1e-09 s is spent"
+
+
+class _Recorder(Callback):
+    """Writes down every hook call: (hook, epoch, step, loss, model in train mode, epochs recorded)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_step_end(self, state: TrainingState) -> None:
+        self.calls.append(("step", state.epoch, state.step, state.loss, state.model.training,
+                           len(state.history.epochs)))
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        self.calls.append(("epoch", state.epoch, state.step, state.loss, state.model.training,
+                           len(state.history.epochs)))
+
+
+class _StopAt(Callback):
+    def __init__(self, step: int = 0, epoch: int = 0) -> None:
+        self.step, self.epoch = step, epoch
+
+    def on_step_end(self, state: TrainingState) -> None:
+        if state.step == self.step:
+            state.request_stop(f"asked to stop at step {self.step}")
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        if state.epoch == self.epoch:
+            state.request_stop(f"asked to stop after epoch {self.epoch}")
+
+
+class _Counted(TensorDataset):
+    """A dataset that counts the items drawn from it."""
+
+    drawn = 0
+
+    def __getitem__(self, index):
+        self.drawn += 1
+        return super().__getitem__(index)
+
+
+def test_callbacks_see_every_step_and_every_epoch():
+    train, val = _loaders()
+    recorder = _Recorder()
+    h = fit(_model(), train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), callbacks=[recorder],
+            progress=False)
+    steps = [c for c in recorder.calls if c[0] == "step"]
+    epochs = [c for c in recorder.calls if c[0] == "epoch"]
+    assert [c[2] for c in steps] == list(range(1, 3 * len(train) + 1))
+    assert [c[3] for c in steps] == h.step_losses
+    assert [c[1] for c in steps] == [e for e in (1, 2, 3) for _ in range(len(train))]
+    assert all(c[4] for c in steps) and not any(c[4] for c in epochs)  # train mode, then eval mode after validation
+    assert [(c[1], c[2], c[5]) for c in epochs] == [(e, e * len(train), e) for e in (1, 2, 3)]
+    assert recorder.calls.index(epochs[0]) == len(train)  # each epoch's hook comes after its last step's
+    assert h.stop_reason is None
+
+
+@pytest.mark.parametrize("k", [1, 4, 6, 7])
+def test_a_stop_request_on_step_k_ends_training_after_exactly_k_steps(k):
+    x, y = _data()
+    counted = _Counted(x, y)
+    train = DataLoader(counted, batch_size=8, shuffle=True)  # 6 steps per epoch
+    _, val = _loaders()
+    h = fit(_model(), train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), callbacks=[_StopAt(step=k)],
+            progress=False)
+    assert len(h.step_losses) == k and counted.drawn == 8 * k  # no batch drawn after the stop
+    assert len(h.epochs) == math.ceil(k / len(train)) and "val_loss" in h.epochs[-1]
+    assert h.stop_reason == f"asked to stop at step {k}"
+
+
+def test_a_stop_request_at_an_epoch_end_ends_training_after_that_epoch():
+    train, _ = _loaders()
+    recorder = _Recorder()
+    h = fit(_model(), train, epochs=5, lr=0.05, loss_fn=nn.CrossEntropyLoss(),
+            callbacks=[_StopAt(epoch=2), recorder], progress=False)
+    assert len(h.epochs) == 2 and len(h.step_losses) == 2 * len(train)
+    assert h.stop_reason == "asked to stop after epoch 2"
+    assert recorder.calls[-1][:3] == ("epoch", 2, 2 * len(train))  # later callbacks still see that epoch
+
+
+def test_the_first_stop_reason_is_kept():
+    train, _ = _loaders()
+    h = fit(_model(), train, epochs=2, lr=0.05, loss_fn=nn.CrossEntropyLoss(),
+            callbacks=[_StopAt(step=1), TimeBudget(1e-9)], progress=False)
+    assert h.stop_reason == "asked to stop at step 1" and len(h.step_losses) == 1
+
+
+def test_callbacks_and_evaluate_together():
+    train, _ = _loaders()
+    x, y = _data(16, seed=1)
+    evaluated = []
+
+    def evaluate(model):
+        hooks = [c[0] for c in model_steps.calls]
+        evaluated.append((hooks.count("step"), hooks.count("epoch")))
+        return {"accuracy": accuracy(model(x), y)}
+
+    class SeesScores(Callback):
+        def __init__(self) -> None:
+            self.scores: list[float] = []
+
+        def on_epoch_end(self, state: TrainingState) -> None:
+            self.scores.append(state.history.epochs[-1]["val_accuracy"])
+
+    model_steps, sees = _Recorder(), SeesScores()
+    h = fit(_model(), train, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), evaluate=evaluate,
+            callbacks=[model_steps, sees, _StopAt(step=2 * len(train) + 1)], progress=False)
+    assert sees.scores == h["val_accuracy"] and len(h.epochs) == 3
+    # evaluate runs after each epoch's last step and before its on_epoch_end, the stopped epoch included
+    assert evaluated == [(len(train), 0), (2 * len(train), 1), (2 * len(train) + 1, 2)]
+    assert h.stop_reason is not None and len(h.step_losses) == 2 * len(train) + 1
+
+
+def test_time_budget_counts_training_time_only(monkeypatch):
+    """A clock that only moves when told to: each step takes 1 s, each callback call 100 s."""
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(cvlearn.train, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+
+    def slow_loss(outputs, targets):
+        clock.now += 1.0
+        return nn.functional.cross_entropy(outputs, targets)
+
+    class SlowCallback(Callback):
+        def on_step_end(self, state: TrainingState) -> None:
+            clock.now += 100.0
+
+    train, _ = _loaders()
+    h = fit(_model(), train, epochs=3, lr=0.05, loss_fn=slow_loss, callbacks=[SlowCallback(), TimeBudget(2.5)],
+            progress=False)
+    assert len(h.step_losses) == 3 and h.seconds == 3.0
+    assert h.stop_reason == "the time budget of 2.5 s is spent"
+    h = fit(_model(), train, epochs=2, lr=0.05, loss_fn=slow_loss, callbacks=[SlowCallback()], max_seconds=7,
+            progress=False)
+    assert len(h.step_losses) == 7 and h["seconds"] == [6.0, 1.0]
 
 
 def test_channels_last_trains_a_cnn():
@@ -147,6 +285,27 @@ def test_bad_arguments_say_what_was_expected(kwargs, error, words):
     args = {"epochs": 1, "loss_fn": nn.CrossEntropyLoss(), "progress": False, **kwargs}
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         fit(_model(), train, val, **args)
+
+
+@pytest.mark.parametrize("callbacks, words", [
+    (TimeBudget(5), "callbacks must be a list of Callback objects, got a single TimeBudget; wrap it in a list"),
+    ("stop", "callbacks must be a list of cvlearn.train.Callback objects, got str"),
+    ([TimeBudget], r"callbacks\[0\] is the class TimeBudget, not an object of it; call it: TimeBudget\(...\)"),
+    ([TimeBudget(5), print], r"callbacks\[1\] must be a cvlearn.train.Callback .*got builtin_function_or_method"),
+    ([SimpleNamespace(on_step_end=print)], r"callbacks\[0\] must be a cvlearn.train.Callback .*got SimpleNamespace"),
+])
+def test_bad_callbacks_are_a_type_error_naming_the_argument(callbacks, words):
+    train, _ = _loaders()
+    model = _SelfScoring()
+    with pytest.raises(TypeError, match=words):
+        fit(model, train, epochs=1, callbacks=callbacks, progress=False)
+    assert model.steps == 0  # refused before any training
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan"), "60", True])
+def test_time_budget_needs_a_positive_number(seconds):
+    with pytest.raises(ValueError, match="seconds must be a positive number"):
+        TimeBudget(seconds)
 
 
 class _SelfScoring(nn.Module):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torchvision.models import ResNet50_Weights, SqueezeNet1_1_Weights, squeezenet1_1
 
-from cvlearn import checkup, weights
+from cvlearn import system, weights
 
 SMALL = "SqueezeNet1_1_Weights.IMAGENET1K_V1"  # 1.2 M parameters: quick to build in a test
 
@@ -13,7 +13,7 @@ SMALL = "SqueezeNet1_1_Weights.IMAGENET1K_V1"  # 1.2 M parameters: quick to buil
 def torch_home(tmp_path, monkeypatch):
     """An empty torch cache in a temporary TORCH_HOME, and no network unless a test says so."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(checkup, "network_reachable", lambda host, timeout: False)
+    monkeypatch.setattr(system, "network_reachable", lambda host, timeout: False)
     return tmp_path
 
 
@@ -27,7 +27,7 @@ def test_cached_file_is_available_without_asking_the_network(torch_home, monkeyp
     path = weights.cache_file(SMALL)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"fake weights")
-    monkeypatch.setattr(checkup, "network_reachable", lambda *a, **k: pytest.fail("network was tried"))
+    monkeypatch.setattr(system, "network_reachable", lambda *a, **k: pytest.fail("network was tried"))
     status = weights.available(SMALL)
     assert status and status.cached and not status.downloadable
     assert "in the torch cache" in str(status) and str(path) in str(status)
@@ -35,7 +35,7 @@ def test_cached_file_is_available_without_asking_the_network(torch_home, monkeyp
 
 def test_missing_and_offline_is_false_with_one_clear_line(torch_home, monkeypatch):
     asked = []
-    monkeypatch.setattr(checkup, "network_reachable", lambda host, timeout: asked.append((host, timeout)) or False)
+    monkeypatch.setattr(system, "network_reachable", lambda host, timeout: asked.append((host, timeout)) or False)
     status = weights.available("MaskRCNN_ResNet50_FPN_V2_Weights.DEFAULT")
     assert not status and not status.cached and not status.downloadable
     assert asked == [(("download.pytorch.org", 443), weights.NETWORK_TIMEOUT)] and weights.NETWORK_TIMEOUT < 1
@@ -47,7 +47,7 @@ def test_missing_and_offline_is_false_with_one_clear_line(torch_home, monkeypatc
 
 
 def test_missing_but_reachable_is_downloadable(torch_home, monkeypatch):
-    monkeypatch.setattr(checkup, "network_reachable", lambda host, timeout: True)
+    monkeypatch.setattr(system, "network_reachable", lambda host, timeout: True)
     status = weights.available(ResNet50_Weights.IMAGENET1K_V1)
     assert status and status.downloadable and "will download" in str(status)
 

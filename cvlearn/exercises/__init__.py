@@ -7,43 +7,23 @@ through the same checker (``assert check_...(solution)``), so CI proves that eve
 passes. One submodule per notebook.
 """
 
-from __future__ import annotations
+from .classification import (
+                             SHORTCUT_SIZE,
+                             check_accuracy,
+                             check_cluster_agreement,
+                             check_colour_shortcut,
+                             check_conv_output_size,
+)
+from .detection import check_average_precision, check_class_aware_nms, check_encode_offsets
+from .feedback import Feedback, run_answer, verdict
+from .instance import check_mask_iou, check_roi_align, check_semantic_from_instances
+from .localisation import check_flip, check_giou, check_xywh_to_xyxy
+from .segmentation import check_class_weights, check_iou_from_confusion, check_transposed_conv
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
-
-@dataclass
-class Feedback:
-    """The verdict of a checker: ``passed`` and a message meant for the learner."""
-
-    passed: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def __str__(self) -> str:
-        return f"{'✓' if self.passed else '✗'} {self.message}"
-
-
-def verdict(passed: bool, message: str, quiet: bool = False) -> Feedback:
-    """Build a :class:`Feedback` and print it (unless ``quiet``)."""
-    feedback = Feedback(bool(passed), message)
-    if not quiet:
-        print(feedback)
-    return feedback
-
-
-def run_answer(fn: Callable, *args: Any) -> tuple[Any, str | None]:
-    """``(fn(*args), None)``, or ``(None, problem)`` with what went wrong in one line.
-
-    Checkers call the learner's function through this, so a typo in an answer becomes a ✗ with
-    a hint instead of a traceback from inside the checker.
-    """
-    if not callable(fn):
-        return None, f"expected a function, got {type(fn).__name__}"
-    try:
-        return fn(*args), None
-    except Exception as err:  # the learner's code may fail in any way; report it, don't crash
-        return None, f"it raised {type(err).__name__}: {err}"
+__all__ = [
+    "SHORTCUT_SIZE", "Feedback", "check_accuracy", "check_average_precision", "check_class_aware_nms",
+    "check_class_weights", "check_cluster_agreement", "check_colour_shortcut", "check_conv_output_size",
+    "check_encode_offsets", "check_flip", "check_giou", "check_iou_from_confusion", "check_mask_iou",
+    "check_roi_align", "check_semantic_from_instances", "check_transposed_conv", "check_xywh_to_xyxy",
+    "run_answer", "verdict",
+]

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from ..metrics.classification import cluster_agreement
-from . import Feedback, run_answer, verdict
+from .feedback import Feedback, run_answer, verdict
 
 SHORTCUT_SIZE = 6
 """Side in pixels of the red square :func:`check_colour_shortcut` expects in each dog's top-left corner."""

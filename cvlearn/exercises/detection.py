@@ -18,7 +18,7 @@ from torchvision.ops import batched_nms, nms
 
 from ..boxes import decode, encode
 from ..metrics.detection import average_precision, interpolated_precision, precision_recall
-from . import Feedback, run_answer, verdict
+from .feedback import Feedback, run_answer, verdict
 
 
 def _as_tensor(answer: Any, dtype: torch.dtype) -> tuple[torch.Tensor | None, str | None]:

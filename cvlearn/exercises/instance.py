@@ -16,7 +16,7 @@ import torch
 from torchvision.ops import roi_align
 
 from ..metrics.instance import mask_iou
-from . import Feedback, run_answer, verdict
+from .feedback import Feedback, run_answer, verdict
 
 
 def _tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:

@@ -16,7 +16,7 @@ import torch
 from torchvision.ops import box_convert, generalized_box_iou
 
 from ..metrics.localisation import paired_iou
-from . import Feedback, run_answer, verdict
+from .feedback import Feedback, run_answer, verdict
 
 
 def _as_float_tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:

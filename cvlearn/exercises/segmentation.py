@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..metrics.segmentation import iou_from_confusion
 from ..models.segmentation import median_frequency_weights
-from . import Feedback, run_answer, verdict
+from .feedback import Feedback, run_answer, verdict
 
 
 def check_transposed_conv(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor], quiet: bool = False) -> Feedback:

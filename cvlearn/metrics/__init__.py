@@ -4,8 +4,24 @@ The names used in the notebooks are re-exported here.
 """
 
 from .classification import accuracy, cluster_agreement, confusion_matrix
-from .coco import coco_evaluate
+from .coco import coco_evaluate, coco_results
 from .detection import average_precision, box_iou, detection_outcomes, evaluate_detections, mean_average_precision
-from .localisation import FOUND_IOU, localisation_scores, paired_iou
-from .segmentation import boundary_mask, iou_from_confusion, match_clusters, mean_iou, per_class_iou, pixel_accuracy, segmentation_scores
 from .instance import instance_metrics, mask_iou
+from .localisation import FOUND_IOU, localisation_scores, paired_iou
+from .segmentation import (
+                           boundary_mask,
+                           iou_from_confusion,
+                           labelled_pixels,
+                           match_clusters,
+                           mean_iou,
+                           per_class_iou,
+                           pixel_accuracy,
+                           segmentation_scores,
+)
+
+__all__ = [
+    "FOUND_IOU", "accuracy", "average_precision", "boundary_mask", "box_iou", "cluster_agreement", "coco_evaluate",
+    "coco_results", "confusion_matrix", "detection_outcomes", "evaluate_detections", "instance_metrics",
+    "iou_from_confusion", "labelled_pixels", "localisation_scores", "mask_iou", "match_clusters",
+    "mean_average_precision", "mean_iou", "paired_iou", "per_class_iou", "pixel_accuracy", "segmentation_scores",
+]

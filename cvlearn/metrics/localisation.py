@@ -2,7 +2,9 @@
 
 A localiser predicts one box per picture, so each prediction has exactly one partner: the
 picture's true box. The scores therefore compare boxes pair by pair (row i with row i), unlike
-detection's ``box_iou`` which compares every box with every other (an N × M table).
+detection's ``box_iou`` which compares every box with every other (an N × M table). The pairwise
+IoU itself, :func:`paired_iou`, lives in :mod:`cvlearn.boxes` (the models need it too) and is
+re-exported here.
 
 * **accuracy**: share of pictures whose class is right;
 * **mean IoU**: average IoU between each predicted box and its true box;
@@ -16,41 +18,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..boxes import paired_iou
 from .classification import accuracy
 
-
-def _as_box_pairs(boxes1: object, boxes2: object) -> tuple[Tensor, Tensor]:
-    pair = []
-    for name, boxes in (("boxes1", boxes1), ("boxes2", boxes2)):
-        if not isinstance(boxes, Tensor):
-            try:
-                boxes = torch.as_tensor(boxes, dtype=torch.float32)
-            except (TypeError, ValueError, RuntimeError) as err:
-                raise TypeError(f"{name} must be an (N, 4) tensor of XYXY boxes, got {type(boxes).__name__}") from err
-        if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"{name} must have shape (N, 4) (XYXY), got {tuple(boxes.shape)}")
-        pair.append(boxes.as_subclass(Tensor).float() if not boxes.is_floating_point() else boxes.as_subclass(Tensor))
-    if len(pair[0]) != len(pair[1]):
-        raise ValueError(f"boxes1 and boxes2 must hold the same number of boxes (they are compared row by row), "
-                         f"got {len(pair[0])} and {len(pair[1])}")
-    return pair[0], pair[1].to(pair[0].dtype)
-
-
-def paired_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
-    """(N,) IoU of each box in ``boxes1`` with the box in the same row of ``boxes2``.
-
-    boxes1, boxes2: (N, 4) XYXY, both in pixels or both normalised (IoU has no unit). 1 for
-    identical boxes, 0 for boxes that do not overlap (or two empty boxes). Equal to
-    ``torchvision.ops.box_iou(boxes1, boxes2).diagonal()`` without building the N × N table.
-    """
-    boxes1, boxes2 = _as_box_pairs(boxes1, boxes2)
-    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
-    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
-    overlap = (bottom_right - top_left).clamp(min=0).prod(dim=1)
-    area1 = (boxes1[:, 2:] - boxes1[:, :2]).clamp(min=0).prod(dim=1)
-    area2 = (boxes2[:, 2:] - boxes2[:, :2]).clamp(min=0).prod(dim=1)
-    union = area1 + area2 - overlap
-    return torch.where(union > 0, overlap / union.clamp(min=torch.finfo(union.dtype).tiny), torch.zeros_like(union))
+__all__ = ["FOUND_IOU", "localisation_scores", "paired_iou"]
 
 
 FOUND_IOU = 0.5

@@ -1,7 +1,27 @@
-"""The course's models, one submodule per task; the names used in the notebooks are re-exported here."""
+"""The course's models, one submodule per task; the names used in the notebooks are re-exported here.
 
-from .classification import SimpleCNN, channel_stats, embeddings, predict_probabilities
+* ``classification`` (notebook 01): :class:`SimpleCNN`;
+* ``localisation`` (notebook 02): :class:`Localiser`, one class and one box per picture;
+* ``detection`` (notebook 03): :class:`TinyDetector` and a small :func:`faster_rcnn`;
+* ``segmentation`` (notebook 04): :class:`FCN` and :class:`UNet`;
+* ``instance`` (notebook 05): a small :func:`maskrcnn`;
+* ``backbones`` and ``rcnn``: the parts several of them share.
+"""
+
+from ..images import as_float_images, eval_mode, predict_in_batches
+from .backbones import TinyFPNBackbone
+from .classification import Normalise, SimpleCNN, channel_stats, embeddings, predict_probabilities
+from .detection import DetectorSettings, TinyDetector, detect, detection_loader, faster_rcnn, tiny_detector
+from .instance import SMALL, MaskRCNNSettings, maskness, maskrcnn, maskrcnn_stock, paste_masks, predict_instances
+from .localisation import BoxedSplit, LocalisationData, LocalisationLoss, Localiser, localise, main_boxes, with_boxes
+from .rcnn import RCNNSettings
 from .segmentation import FCN, UNet, colour_clusters, median_frequency_weights, predict_classes
-from .detection import DetectorSettings, RCNNSettings, TinyDetector, detect, detection_loader, faster_rcnn, tiny_detector
-from .localisation import LocalisationData, LocalisationLoss, Localiser, localise, main_boxes
-from .instance import MaskRCNNSettings, maskrcnn, maskrcnn_stock, paste_masks, predict_instances
+
+__all__ = [
+    "FCN", "SMALL", "BoxedSplit", "DetectorSettings", "LocalisationData", "LocalisationLoss", "Localiser",
+    "MaskRCNNSettings", "Normalise", "RCNNSettings", "SimpleCNN", "TinyDetector", "TinyFPNBackbone", "UNet",
+    "as_float_images", "channel_stats", "colour_clusters", "detect", "detection_loader", "embeddings",
+    "eval_mode", "faster_rcnn", "localise", "main_boxes", "maskness", "maskrcnn", "maskrcnn_stock",
+    "median_frequency_weights", "paste_masks", "predict_classes", "predict_in_batches", "predict_instances",
+    "predict_probabilities", "tiny_detector", "with_boxes",
+]

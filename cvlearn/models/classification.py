@@ -17,8 +17,11 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..images import eval_mode
-from .segmentation import as_float_images
+from ..images import as_float_images, predict_in_batches
+from .backbones import conv_pool_block
+
+__all__ = ["Normalise", "SimpleCNN", "channel_stats", "conv_block", "embeddings", "in_batches",
+           "predict_probabilities"]
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -65,17 +68,9 @@ class Normalise(nn.Module):
                f"std={[round(v, 3) for v in self.std.flatten().tolist()]}"
 
 
-def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    """conv 3×3 (same size) → BatchNorm → ReLU → max-pool 2×2: (N, in, H, W) → (N, out, H/2, W/2).
-
-    The convolution has no bias because BatchNorm right after it subtracts the mean anyway.
-    """
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
+conv_block = conv_pool_block
+"""conv 3×3 (same size) → BatchNorm → ReLU → max-pool 2×2: (N, in, H, W) → (N, out, H/2, W/2)
+(:func:`cvlearn.models.backbones.conv_pool_block`)."""
 
 
 class SimpleCNN(nn.Module):
@@ -105,7 +100,7 @@ class SimpleCNN(nn.Module):
         self.num_classes, self.widths = num_classes, widths
         self.normalise = Normalise(mean, std)
         channels = (in_channels, *widths)
-        self.features = nn.Sequential(*[conv_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
+        self.features = nn.Sequential(*[conv_pool_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Linear(widths[-1], num_classes)
 
@@ -120,14 +115,10 @@ class SimpleCNN(nn.Module):
         return self.head(self.embed(images))
 
 
-@torch.no_grad()
 def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, images: torch.Tensor,
                batch_size: int = 250) -> torch.Tensor:
     """``fn(batch)`` over ``images`` (N, ...) in chunks, with ``model`` in eval mode; results on the CPU."""
-    device = next(model.parameters()).device
-    with eval_mode(model):
-        chunks = [fn(images[i:i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(chunks)
+    return predict_in_batches(model, images, batch_size, fn)
 
 
 def predict_probabilities(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:

@@ -14,7 +14,7 @@ on the same backbone, with every size set for 64 to 128 px pictures (:class:`RCN
 Both follow torchvision's contract: ``model(images, targets)`` in training mode returns a dict
 of losses, and ``model(images)`` in eval mode returns one dict per image with ``boxes`` (K, 4)
 XYXY in pixels, ``scores`` (K,) and ``labels`` (K,) 1-based into ``dataset.categories``.
-Images are float (3, H, W) in 0..1, as a batch tensor or a list.
+Images are (3, H, W), uint8 (0..255) or float in 0..1, as a batch tensor or a list.
 """
 
 from __future__ import annotations
@@ -28,18 +28,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.models.detection import FasterRCNN, fasterrcnn_resnet50_fpn_v2
-from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.ops import MultiScaleRoIAlign, batched_nms, clip_boxes_to_image, generalized_box_iou_loss
-from torchvision.ops import sigmoid_focal_loss
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+from torchvision.ops import batched_nms, clip_boxes_to_image, generalized_box_iou_loss, sigmoid_focal_loss
 
-from ..boxes import assign_points, centreness, decode_distances, encode_distances, grid_points
-from ..images import eval_mode
-from ..metrics.localisation import paired_iou
-from .instance import TinyFPNBackbone
+from ..boxes import assign_points, centreness, decode_distances, encode_distances, grid_points, paired_iou
+from ..images import as_float_images, collate_detection, predict_in_batches
+from .backbones import IMAGE_MEAN, IMAGE_STD, TinyFPNBackbone, conv_bn_relu
+from .rcnn import RCNNSettings, rcnn_kwargs
 
-IMAGE_MEAN = (0.5, 0.5, 0.5)
-IMAGE_STD = (0.25, 0.25, 0.25)
+__all__ = ["DetectionData", "DetectionHead", "DetectorSettings", "IMAGE_MEAN", "IMAGE_STD", "RCNNSettings",
+           "TinyDetector", "collate", "detect", "detection_loader", "expected_distances", "faster_rcnn",
+           "likeliest_distances", "rcnn_kwargs", "tiny_detector"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ class DetectionData(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[Tensor, dict[str, Any]]:
-        image, target = self.images[index].float() / 255, dict(self.targets[index])
+        image, target = as_float_images(self.images[index]), dict(self.targets[index])
         if self.flip and torch.rand(()) < 0.5:
             image = image.flip(-1)
             x1, y1, x2, y2 = target["boxes"].unbind(1)
@@ -79,8 +78,8 @@ class DetectionData(Dataset):
 
 def collate(batch: list[tuple[Tensor, dict]]) -> tuple[Tensor, list[dict]]:
     """A batch: images stacked into (B, 3, H, W), targets kept as a list (their lengths differ)."""
-    images, targets = zip(*batch)
-    return torch.stack(images), list(targets)
+    images, targets = collate_detection(batch)
+    return torch.stack(images), targets
 
 
 def detection_loader(dataset: Any, batch_size: int, shuffle: bool = False, flip: bool = False) -> DataLoader:
@@ -90,6 +89,7 @@ def detection_loader(dataset: Any, batch_size: int, shuffle: bool = False, flip:
 
 
 def _as_batch(images: Tensor | Sequence[Tensor]) -> Tensor:
+    """(B, 3, H, W) float in 0..1 from a batch tensor or a list of (3, H, W) images, uint8 or float."""
     if isinstance(images, Tensor):
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be a (B, 3, H, W) tensor or a list of (3, H, W) tensors, "
@@ -97,9 +97,7 @@ def _as_batch(images: Tensor | Sequence[Tensor]) -> Tensor:
         batch = images
     else:
         batch = torch.stack(list(images))
-    if not batch.is_floating_point():
-        raise TypeError(f"images must be float in 0..1, got {batch.dtype}; divide uint8 images by 255")
-    return batch
+    return as_float_images(batch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,10 +136,6 @@ class DetectorSettings:
         return asdict(self)
 
 
-def _conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
-
-
 class DetectionHead(nn.Module):
     """Per grid point: a logit per class, a distribution over each side's distance, a quality logit.
 
@@ -153,7 +147,7 @@ class DetectionHead(nn.Module):
     def __init__(self, channels: int, num_classes: int, convs: int = 2, max_distance: int = 32) -> None:
         super().__init__()
         self.max_distance = max_distance
-        self.tower = nn.Sequential(*[_conv_bn_relu(channels, channels) for _ in range(convs)])
+        self.tower = nn.Sequential(*[conv_bn_relu(channels, channels) for _ in range(convs)])
         self.classes = nn.Conv2d(channels, num_classes, 3, padding=1)
         self.distances = nn.Conv2d(channels, 4 * max_distance, 1)
         self.quality = nn.Conv2d(channels, 1, 3, padding=1)
@@ -323,76 +317,6 @@ def tiny_detector(num_classes: int = 2, **overrides: Any) -> TinyDetector:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RCNNSettings:
-    """The sizes that make torchvision's R-CNNs fit 64 to 128 px pictures and a CPU.
-
-    torchvision's defaults are made for COCO photos on a GPU: every picture resized to 800 px,
-    ResNet-50 with 256-channel features, anchors from 32 to 512 px, 2000 proposals, 512 RoIs per
-    image. Here:
-
-    widths, channels: the backbone (:class:`TinyFPNBackbone`) and its pyramid's channels.
-    image_size: pictures are used at their own size (``min_size = max_size``), never resized up.
-    anchor_sizes: one anchor side in pixels per pyramid level (strides 4, 8, 16).
-    aspect_ratios: anchor height / width at every size.
-    rpn_*: proposals kept before / after NMS, and anchors sampled per image for the RPN loss.
-    box_batch_size_per_image: proposals sampled per image for the box head's loss.
-    box_representation: width of the box head's two fully connected layers (torchvision: 1024).
-    sampling_ratio: RoIAlign samples per bin and axis (1: 4x cheaper than torchvision's 2, whose
-        CPU backward is the costliest op of a step).
-    """
-
-    widths: tuple[int, ...] = (24, 48, 96, 128)
-    channels: int = 64
-    image_size: int = 96
-    anchor_sizes: tuple[int, ...] = (12, 24, 48)
-    aspect_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
-    rpn_pre_nms_top_n_train: int = 600
-    rpn_post_nms_top_n_train: int = 300
-    rpn_pre_nms_top_n_test: int = 300
-    rpn_post_nms_top_n_test: int = 100
-    rpn_batch_size_per_image: int = 64
-    box_batch_size_per_image: int = 32
-    box_positive_fraction: float = 0.25
-    box_nms_thresh: float = 0.5
-    box_score_thresh: float = 0.05
-    box_detections_per_img: int = 100
-    box_representation: int = 256
-    sampling_ratio: int = 1
-    image_mean: tuple[float, ...] = IMAGE_MEAN
-    image_std: tuple[float, ...] = IMAGE_STD
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def rcnn_kwargs(settings: RCNNSettings, num_classes: int) -> dict[str, Any]:
-    """Keyword arguments for ``FasterRCNN`` (and ``MaskRCNN``) that apply ``settings``.
-
-    The sizes, anchors, proposal counts, RoI pooling and a box head scaled to the backbone;
-    pass the result with a backbone of ``settings.channels`` output channels.
-    """
-    levels = [str(i) for i in range(len(settings.anchor_sizes))]
-    anchors = AnchorGenerator(tuple((a,) for a in settings.anchor_sizes), (settings.aspect_ratios,) * len(levels))
-    c, r = settings.channels, settings.box_representation
-    return dict(
-        num_classes=None, min_size=settings.image_size, max_size=settings.image_size,
-        image_mean=list(settings.image_mean), image_std=list(settings.image_std), _skip_resize=True,
-        rpn_anchor_generator=anchors,
-        rpn_pre_nms_top_n_train=settings.rpn_pre_nms_top_n_train,
-        rpn_post_nms_top_n_train=settings.rpn_post_nms_top_n_train,
-        rpn_pre_nms_top_n_test=settings.rpn_pre_nms_top_n_test,
-        rpn_post_nms_top_n_test=settings.rpn_post_nms_top_n_test,
-        rpn_batch_size_per_image=settings.rpn_batch_size_per_image,
-        # the pyramid's finest level (stride 4) holds enough detail for every fruit
-        box_roi_pool=MultiScaleRoIAlign(["0"], output_size=7, sampling_ratio=settings.sampling_ratio),
-        box_head=TwoMLPHead(c * 7 * 7, r), box_predictor=FastRCNNPredictor(r, num_classes),
-        box_batch_size_per_image=settings.box_batch_size_per_image,
-        box_positive_fraction=settings.box_positive_fraction, box_nms_thresh=settings.box_nms_thresh,
-        box_score_thresh=settings.box_score_thresh, box_detections_per_img=settings.box_detections_per_img,
-    )
-
-
 def faster_rcnn(num_classes: int | None = 3, *, weights: Any = None, settings: RCNNSettings = RCNNSettings(),
                 **overrides: Any) -> FasterRCNN:
     """Faster R-CNN for small pictures, trained from scratch, or torchvision's pretrained one.
@@ -432,7 +356,6 @@ def faster_rcnn(num_classes: int | None = 3, *, weights: Any = None, settings: R
 # --------------------------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def detect(model: nn.Module, images: Tensor, batch_size: int = 50) -> list[dict[str, Tensor]]:
     """Detections for (N, 3, H, W) images (uint8, or float in 0..1), in batches, in eval mode.
 
@@ -440,11 +363,4 @@ def detect(model: nn.Module, images: Tensor, batch_size: int = 50) -> list[dict[
     """
     if not isinstance(images, Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an (N, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}")
-    device = next(model.parameters()).device
-    results = []
-    with eval_mode(model):
-        for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size].to(device)
-            batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch
-            results.extend({k: v.cpu() for k, v in r.items()} for r in model(batch))
-    return results
+    return predict_in_batches(model, images, batch_size, lambda batch: model(as_float_images(batch)))

@@ -10,7 +10,7 @@ convolutions, pastes its masks back without torchvision's rounding (:func:`paste
 Mask R-CNN's: each detection's score is multiplied by its mask's confidence (:func:`maskness`,
 as in SOLOv2), which ``settings.maskness=False`` or ``model.transform.maskness = False`` turns
 off. The box part reuses notebook 03's
-Faster R-CNN settings (:func:`cvlearn.models.detection.rcnn_kwargs`): Mask R-CNN is Faster
+Faster R-CNN settings (:func:`cvlearn.models.rcnn.rcnn_kwargs`): Mask R-CNN is Faster
 R-CNN plus a mask head.
 
 :func:`maskrcnn_stock` is torchvision's ``maskrcnn_resnet50_fpn`` exactly as shipped (800 px
@@ -24,8 +24,7 @@ in pixels, ``labels`` (K,), ``scores`` (K,) and ``masks`` (K, 1, H, W) probabili
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import torch
@@ -35,34 +34,32 @@ from torchvision.models.detection import MaskRCNN, maskrcnn_resnet50_fpn, maskrc
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.detection.mask_rcnn import MaskRCNNPredictor
-from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
+from torchvision.models.detection.rpn import RPNHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 from torchvision.ops import MultiScaleRoIAlign
-from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork
 
-from ..images import eval_mode
+from ..images import as_float_images, predict_in_batches
+from .backbones import ResidualBlock, TinyFPNBackbone, conv_bn_relu
+from .rcnn import LevelsRPN, RCNNSettings, rcnn_kwargs
+
+__all__ = ["SMALL", "AddCoordinates", "DilatedMaskHead", "LevelsRPN", "MaskRCNNSettings", "PreciseMaskTransform",
+           "ResidualBlock", "TinyFPNBackbone", "maskness", "maskrcnn", "maskrcnn_stock", "paste_masks",
+           "predict_instances"]
 
 
 @dataclass(frozen=True)
-class MaskRCNNSettings:
+class MaskRCNNSettings(RCNNSettings):
     """Every size of the small-image Mask R-CNN, in one place (see :func:`maskrcnn`).
 
-    The first group has the meaning and the names of notebook 03's Faster R-CNN settings
-    (:class:`cvlearn.models.detection.RCNNSettings`), set here for long thin pens:
+    It extends notebook 03's Faster R-CNN settings (:class:`cvlearn.models.rcnn.RCNNSettings`,
+    whose fields keep their meaning) with the mask branch, and sets some of them for long thin pens:
 
-    widths, channels: the backbone's stages (strides 2, 4, 8, 16) and the pyramid's channels.
-    image_size: pictures are used at this side (``min_size = max_size``): no 800 px resize.
-    anchor_sizes: one anchor side in pixels per pyramid level (strides 4, 8, 16).
+    anchor_sizes: one anchor side in pixels per pyramid level (strides 4, 8, 16): 16 to 64 px.
     aspect_ratios: anchor height / width, from 1:8 to 8:1 for pens lying any way.
-    rpn_*: proposals kept before / after NMS, anchors sampled per image for the RPN loss, and
-        the IoU that makes an anchor a positive (0.6: a thin tilted pen rarely overlaps any
-        anchor by torchvision's 0.7).
-    box_*: proposals sampled per image for the box and mask losses (torchvision: 512), NMS,
-        and how many detections a picture may have.
-    sampling_ratio: RoIAlign samples per bin and axis; 1 is 4x cheaper than torchvision's 2, and
-        CPU ``roi_align`` backward was the costliest op of a step.
+    rpn_fg_iou_thresh: 0.6, as a thin tilted pen rarely overlaps any anchor by torchvision's 0.7.
+    box_detections_per_img: at most 20 pens a picture.
 
-    The second group is the mask branch:
+    The mask branch:
 
     mask_stride: the pyramid level the mask head pools from: 2 (a level finer than the RPN's,
         for 3 px wide pens) or 4.
@@ -76,26 +73,10 @@ class MaskRCNNSettings:
         scores. A built model switches it with ``model.transform.maskness``.
     """
 
-    widths: tuple[int, ...] = (24, 48, 96, 128)
-    channels: int = 64
-    image_size: int = 96
     anchor_sizes: tuple[int, ...] = (16, 32, 64)
     aspect_ratios: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    rpn_pre_nms_top_n_train: int = 600
-    rpn_post_nms_top_n_train: int = 300
-    rpn_pre_nms_top_n_test: int = 300
-    rpn_post_nms_top_n_test: int = 100
-    rpn_batch_size_per_image: int = 64
     rpn_fg_iou_thresh: float = 0.6
-    box_batch_size_per_image: int = 32
-    box_positive_fraction: float = 0.25
-    box_nms_thresh: float = 0.5
-    box_score_thresh: float = 0.05
     box_detections_per_img: int = 20
-    box_representation: int = 256
-    sampling_ratio: int = 1
-    image_mean: tuple[float, ...] = (0.5, 0.5, 0.5)
-    image_std: tuple[float, ...] = (0.25, 0.25, 0.25)
     mask_stride: int = 2
     mask_pool_size: int = 14
     mask_channels: int = 64
@@ -103,79 +84,9 @@ class MaskRCNNSettings:
     mask_coords: bool = True
     maskness: bool = True
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 SMALL = MaskRCNNSettings()
 """The settings the notebook and the ``instance`` recipe use."""
-
-
-def _conv_bn(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
-
-
-class ResidualBlock(nn.Module):
-    """Two 3x3 convs with a shortcut (ResNet's basic block); ``stride=2`` halves the side."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
-        super().__init__()
-        self.body = nn.Sequential(_conv_bn(c_in, c_out, stride),
-                                  nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
-        self.shortcut = nn.Identity() if stride == 1 and c_in == c_out else nn.Sequential(
-            nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.body(x) + self.shortcut(x))
-
-
-class TinyFPNBackbone(nn.Module):
-    """A small residual CNN with a feature pyramid on top, trained from scratch.
-
-    Input (B, 3, H, W) float; output an ``OrderedDict`` of pyramid levels, each
-    (B, fpn_channels, H/s, W/s): ``"0"`` at stride 4, ``"1"`` at 8, ``"2"`` at 16, and with
-    ``fine_level`` also ``"fine"`` at stride 2. The RPN looks at levels "0" to "2"; the box head
-    pools from level ``"0"``, where a 3 px wide pen still covers a feature cell. (Standard FPN,
-    and torchvision's ``MultiScaleRoIAlign`` given several levels, assigns each RoI a level by
-    its size, k = floor(4 + log2(sqrt(area) / 224)) within the levels given; here each head
-    reads every RoI from one fixed level: ``"0"`` for the box head, ``"fine"`` (or ``"0"``) for
-    the mask head.)
-    """
-
-    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 128), fpn_channels: int = 64,
-                 fine_level: bool = False) -> None:
-        super().__init__()
-        if len(widths) != 4:
-            raise ValueError(f"widths must list 4 stage widths (strides 2, 4, 8, 16), got {widths!r}")
-        w1, w2, w3, w4 = widths
-        self.fine_level = fine_level
-        self.stem = nn.Sequential(_conv_bn(3, w1, stride=2), _conv_bn(w1, w1))
-        self.stages = nn.ModuleList([ResidualBlock(w1, w2, stride=2), ResidualBlock(w2, w3, stride=2),
-                                     ResidualBlock(w3, w4, stride=2)])
-        self.fpn = FeaturePyramidNetwork([w1, w2, w3, w4] if fine_level else [w2, w3, w4], fpn_channels)
-        self.out_channels = fpn_channels
-
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
-        x = self.stem(x)
-        features = OrderedDict()
-        if self.fine_level:
-            features["fine"] = x
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            features[str(i)] = x
-        return self.fpn(features)
-
-
-class LevelsRPN(RegionProposalNetwork):
-    """torchvision's RPN, looking only at the pyramid levels named in ``levels``."""
-
-    def __init__(self, levels: Sequence[str], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.levels = list(levels)
-
-    def forward(self, images: Any, features: dict[str, torch.Tensor], targets: Any = None) -> Any:
-        return super().forward(images, OrderedDict((k, features[k]) for k in self.levels), targets)
 
 
 class AddCoordinates(nn.Module):
@@ -203,7 +114,7 @@ class DilatedMaskHead(nn.Sequential):
         layers: list[nn.Module] = [AddCoordinates()] if coordinates else []
         c_in = in_channels + 2 * coordinates
         for d in dilations:
-            layers.append(_conv_bn(c_in, channels, dilation=d))
+            layers.append(conv_bn_relu(c_in, channels, dilation=d))
             c_in = channels
         super().__init__(*layers)
 
@@ -272,15 +183,11 @@ class PreciseMaskTransform(GeneralizedRCNNTransform):
 
 
 def _small_maskrcnn(num_classes: int, s: MaskRCNNSettings) -> MaskRCNN:
-    # notebook 03's Faster R-CNN builds on this module's backbone, so its settings come in late
-    from .detection import RCNNSettings, rcnn_kwargs
-
     if len(s.anchor_sizes) != 3:
         raise ValueError(f"anchor_sizes must give one size per pyramid level (3), got {s.anchor_sizes!r}")
     if s.mask_stride not in (2, 4):
         raise ValueError(f"mask_stride must be 2 or 4, got {s.mask_stride!r}")
-    faster = rcnn_kwargs(RCNNSettings(**{name: getattr(s, name) for name in RCNNSettings.__dataclass_fields__}),
-                         num_classes)
+    faster = rcnn_kwargs(s, num_classes)
     backbone = TinyFPNBackbone(s.widths, s.channels, fine_level=s.mask_stride == 2)
     mask_level = "fine" if s.mask_stride == 2 else "0"
     model = MaskRCNN(
@@ -357,9 +264,8 @@ def maskrcnn_stock(num_classes: int = 2) -> MaskRCNN:
     return maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes)
 
 
-@torch.no_grad()
 def predict_instances(model: nn.Module, images: Sequence[torch.Tensor], batch_size: int = 25,
-            mask_threshold: float = 0.5) -> list[dict[str, torch.Tensor]]:
+                      mask_threshold: float = 0.5) -> list[dict[str, torch.Tensor]]:
     """Run a detection model in eval mode over ``images``, a batch at a time, on the CPU results.
 
     Args:
@@ -370,23 +276,17 @@ def predict_instances(model: nn.Module, images: Sequence[torch.Tensor], batch_si
         One dict per image: ``boxes`` (K, 4) XYXY pixels, ``labels`` (K,), ``scores`` (K,),
         sorted by falling score, and, for Mask R-CNN, ``masks`` (K, H, W) bool.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    device = next(model.parameters()).device
-    outputs = []
-    with eval_mode(model):
-        for start in range(0, len(images), batch_size):
-            batch = [_as_float_image(img).to(device) for img in images[start:start + batch_size]]
-            for out in model(batch):
-                out = {k: v.cpu() for k, v in out.items()}
-                if "masks" in out:
-                    out["masks"] = out["masks"][:, 0] > mask_threshold
-                outputs.append(out)
+    outputs = predict_in_batches(model, images, batch_size,
+                                 prepare=lambda batch: [_as_float_image(image) for image in batch])
+    for out in outputs:
+        if "masks" in out:
+            out["masks"] = out["masks"][:, 0] > mask_threshold
     return outputs
 
 
 def _as_float_image(image: torch.Tensor) -> torch.Tensor:
+    """One picture (3, H, W) as float32 in 0..1, from uint8 or float (a tv_tensors.Image too)."""
     image = torch.as_tensor(image).as_subclass(torch.Tensor)
     if image.ndim != 3 or image.shape[0] != 3:
         raise ValueError(f"images must be (3, H, W) tensors, got shape {tuple(image.shape)}")
-    return image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    return as_float_images(image).float()

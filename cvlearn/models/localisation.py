@@ -1,7 +1,7 @@
 """Localisation: one class and one bounding box per picture, from one CNN with two heads.
 
 :class:`Localiser` is notebook 01's idea with a second output. A shared stack of
-``conv → BatchNorm → ReLU → max-pool`` blocks (:func:`cvlearn.models.classification.conv_block`)
+``conv → BatchNorm → ReLU → max-pool`` blocks (:func:`cvlearn.models.backbones.conv_pool_block`)
 turns a picture into a small grid of features; then
 
 * the **class head** averages the grid into one vector and scores each class, as
@@ -34,7 +34,9 @@ from torchvision.ops import box_convert, clip_boxes_to_image, generalized_box_io
 from torchvision.transforms.v2 import functional as TF
 
 from ..boxes import denormalise, normalise
-from .classification import Normalise, conv_block, in_batches
+from ..images import predict_in_batches
+from .backbones import conv_pool_block
+from .classification import Normalise
 
 XYXY = tv_tensors.BoundingBoxFormat.XYXY
 
@@ -75,7 +77,7 @@ class Localiser(nn.Module):
         self.num_classes, self.widths, self.grid = num_classes, widths, grid
         self.normalise = Normalise(mean, std)
         channels = (3, *widths)
-        self.features = nn.Sequential(*[conv_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
+        self.features = nn.Sequential(*[conv_pool_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
         self.class_head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
         self.box_head = nn.Sequential(
             nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
@@ -283,7 +285,7 @@ def localise(model: nn.Module, images: Tensor, batch_size: int = 250) -> dict[st
         out = model(batch)
         return torch.cat([out["logits"].softmax(1), out["boxes"]], dim=1)
 
-    joined = in_batches(probabilities_and_boxes, model, images, batch_size)
+    joined = predict_in_batches(model, images, batch_size, probabilities_and_boxes)
     scores, labels = joined[:, :-4].max(dim=1)
     size = tuple(images.shape[-2:])
     return {"labels": labels, "scores": scores, "boxes": clip_boxes_to_image(denormalise(joined[:, -4:], size), size)}

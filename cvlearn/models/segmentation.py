@@ -11,7 +11,7 @@ only in how they get back to full resolution:
 * :class:`UNet`: learned upsampling plus skip connections; each upsampled map is concatenated with
   the encoder's map of the same size, which brings back the fine detail that pooling threw away.
 
-All take ``images: (N, 3, H, W)`` float in 0..1 and return ``logits: (N, num_classes, H, W)``, for
+All take ``images: (N, 3, H, W)``, uint8 (0..255) or float in 0..1, and return ``logits: (N, num_classes, H, W)``, for
 any ``H, W`` of at least ``2 ** depth`` pixels, odd sizes included: every upsampling step is told
 the exact size to produce (``output_size``), so no padding or cropping is needed.
 
@@ -28,19 +28,16 @@ import torch.nn.functional as F
 from scipy.cluster.vq import kmeans2
 from torch import nn
 
-from ..images import eval_mode
+from ..images import as_float_images, predict_in_batches
+from .backbones import double_conv_block
+
+__all__ = ["FCN", "Encoder", "UNet", "Up", "as_float_images", "colour_clusters", "conv_block",
+           "median_frequency_weights", "predict_classes"]
 
 
-def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    """Two 3×3 convolutions, each followed by BatchNorm and ReLU; padding 1 keeps H and W."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
+conv_block = double_conv_block
+"""Two 3×3 convolutions, each followed by BatchNorm and ReLU; padding 1 keeps H and W
+(:func:`cvlearn.models.backbones.double_conv_block`)."""
 
 
 def _check_sizes(num_classes: int, width: int, depth: int) -> None:
@@ -49,19 +46,18 @@ def _check_sizes(num_classes: int, width: int, depth: int) -> None:
             raise ValueError(f"{name} must be an int of at least {low}, got {value!r}")
 
 
-def _check_images(images: torch.Tensor, depth: int) -> None:
-    """Clear errors for inputs the models cannot take (instead of a traceback from inside torch)."""
+def _checked_images(images: torch.Tensor, depth: int) -> torch.Tensor:
+    """``images`` as float in 0..1, with clear errors for inputs the models cannot take (instead
+    of a traceback from inside torch)."""
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images.shape)}")
-    if not images.is_floating_point():
-        raise TypeError(f"images must be float in 0..1, got dtype {images.dtype}; convert uint8 images "
-                        "with images.float() / 255")
     smallest = 2 ** depth
     if min(images.shape[-2:]) < smallest:
         raise ValueError(f"images must be at least {smallest}×{smallest} pixels for depth={depth} "
                          f"(one halving per level), got {tuple(images.shape[-2:])}")
+    return as_float_images(images)
 
 
 class Encoder(nn.Module):
@@ -75,7 +71,7 @@ class Encoder(nn.Module):
         super().__init__()
         channels = [width * 2**k for k in range(depth + 1)]
         self.channels = channels
-        self.blocks = nn.ModuleList(conv_block(c_in, c_out) for c_in, c_out in zip([3, *channels], channels))
+        self.blocks = nn.ModuleList(double_conv_block(c_in, c_out) for c_in, c_out in zip([3, *channels], channels))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         features = [self.blocks[0](images)]
@@ -110,7 +106,7 @@ class FCN(nn.Module):
         upsample: ``"bilinear"`` (score the coarse map, then interpolate the scores) or
             ``"transposed"`` (learned 2× transposed convolutions back to full size, then score).
 
-    ``forward(images: (N, 3, H, W) float 0..1) -> logits: (N, C, H, W)``.
+    ``forward(images: (N, 3, H, W) uint8 or float 0..1) -> logits: (N, C, H, W)``.
     """
 
     def __init__(self, num_classes: int, width: int = 16, depth: int = 3, upsample: str = "bilinear") -> None:
@@ -129,7 +125,7 @@ class FCN(nn.Module):
             self.classifier = nn.Conv2d(channels[-1], num_classes, kernel_size=1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images, self.depth)
+        images = _checked_images(images, self.depth)
         features = self.encoder(images)
         x = features[-1]
         if self.upsample == "bilinear":
@@ -152,7 +148,7 @@ class UNet(nn.Module):
             parameters at ``depth=3``.
         depth: number of 2× poolings.
 
-    ``forward(images: (N, 3, H, W) float 0..1) -> logits: (N, C, H, W)``.
+    ``forward(images: (N, 3, H, W) uint8 or float 0..1) -> logits: (N, C, H, W)``.
     """
 
     def __init__(self, num_classes: int, width: int = 16, depth: int = 3) -> None:
@@ -163,11 +159,11 @@ class UNet(nn.Module):
         channels = self.encoder.channels
         pairs = list(zip(channels[:0:-1], channels[-2::-1]))  # (deep, shallow): (128, 64), (64, 32), ...
         self.ups = nn.ModuleList(Up(deep, shallow) for deep, shallow in pairs)
-        self.decoder = nn.ModuleList(conv_block(2 * shallow, shallow) for _, shallow in pairs)
+        self.decoder = nn.ModuleList(double_conv_block(2 * shallow, shallow) for _, shallow in pairs)
         self.classifier = nn.Conv2d(channels[0], num_classes, kernel_size=1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images, self.depth)
+        images = _checked_images(images, self.depth)
         features = self.encoder(images)
         x = features[-1]
         for up, block, skip in zip(self.ups, self.decoder, reversed(features[:-1])):
@@ -175,14 +171,8 @@ class UNet(nn.Module):
         return self.classifier(x)
 
 
-def as_float_images(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) float in 0..1 from uint8 images (float images are returned unchanged)."""
-    return images.float() / 255 if images.dtype == torch.uint8 else images
-
-
-@torch.no_grad()
 def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16,
-            device: str | torch.device | None = None) -> torch.Tensor:
+                    device: str | torch.device | None = None) -> torch.Tensor:
     """Class maps ``(N, H, W) int64`` for ``images: (N, 3, H, W)`` (uint8, or float 0..1), in batches.
 
     The model is in eval mode meanwhile (BatchNorm uses its running statistics), then back in
@@ -190,10 +180,8 @@ def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an (N, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}")
-    device = device or next(model.parameters()).device
-    with eval_mode(model):
-        outputs = [model(as_float_images(batch).to(device)).argmax(dim=1).cpu() for batch in images.split(batch_size)]
-    return torch.cat(outputs)
+    return predict_in_batches(model, images, batch_size, lambda batch: model(batch).argmax(dim=1),
+                              prepare=as_float_images, device=device)
 
 
 def median_frequency_weights(masks: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:

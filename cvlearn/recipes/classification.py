@@ -17,7 +17,7 @@ from .. import data
 from ..metrics.classification import accuracy
 from ..models.classification import SimpleCNN, channel_stats, predict_probabilities
 from ..train import fit, seed_everything
-from . import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, register
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from torch import nn
 
 from .. import data
 from ..metrics.detection import mean_average_precision
-from ..models.detection import DetectorSettings, RCNNSettings, detect, detection_loader, faster_rcnn, TinyDetector
+from ..models.detection import DetectorSettings, RCNNSettings, TinyDetector, detect, detection_loader, faster_rcnn
 from ..train import History, fit, seed_everything
-from . import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, register
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ mask AP@0.5, which is how the benchmark compares the two.
 from __future__ import annotations
 
 import copy
-import math
-import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,8 +28,8 @@ from .. import data
 from ..metrics.instance import instance_metrics
 from ..models.instance import (SMALL, MaskRCNNSettings, PreciseMaskTransform, maskrcnn, maskrcnn_stock,
                                predict_instances)
-from ..train import fit, seed_everything
-from . import Result, Stopwatch, count_parameters, register
+from ..train import Callback, History, TimeBudget, TrainingState, fit, seed_everything
+from ._base import Result, Stopwatch, count_parameters, register
 
 
 @dataclass(frozen=True)
@@ -225,12 +224,10 @@ def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25,
 
 
 def train(config: InstanceConfig = CONFIG, *, quick: bool = False, seed: int = 0, progress: bool = True,
-          evaluate_every: Callable[[nn.Module], dict[str, float]] | None = None,
-          train_batches: Callable[[DataLoader], tuple[Any, int]] | None = None) -> tuple[nn.Module, Any, int]:
+          callbacks: Sequence[Callback] = ()) -> tuple[nn.Module, History, int]:
     """Build ``config``'s model and train it on the train split with :func:`cvlearn.train.fit`.
 
-    ``evaluate_every(model)`` is called after each pass (``fit``'s ``evaluate``);
-    ``train_batches(loader) -> (batches, passes)`` may re-cut the loader into other passes.
+    ``callbacks`` are passed on to ``fit`` (after the time budget of ``config.max_seconds``);
     ``quick`` trains one step on one picture (for tests).
     Returns (model, history, images seen).
     """
@@ -241,11 +238,10 @@ def train(config: InstanceConfig = CONFIG, *, quick: bool = False, seed: int = 0
                           transforms=augmentation() if config.flips else None, progress=progress)
     model = build_model(config, len(train_set.categories))
     loader = train_loader(train_set, config, seed)
-    batches, epochs = (loader, 1 if quick else config.epochs) if train_batches is None else train_batches(loader)
-    history = fit(model, batches, epochs=epochs, loss_fn=None, lr=config.lr,
+    history = fit(model, loader, epochs=1 if quick else config.epochs, loss_fn=None, lr=config.lr,
                   weight_decay=config.weight_decay, optimizer=config.optimizer, schedule=config.schedule,
-                  evaluate=evaluate_every, monitor=None, restore_best=False, seed=seed,
-                  max_seconds=config.max_seconds, progress=progress, device="cpu" if quick else None,
+                  monitor=None, restore_best=False, seed=seed, max_seconds=config.max_seconds,
+                  callbacks=list(callbacks), progress=progress, device="cpu" if quick else None,
                   channels_last=config.channels_last)
     seen = len(history.step_losses) * loader.batch_size
     return model, history, seen
@@ -284,57 +280,6 @@ def instance_stock(*, quick: bool = False, seed: int = 0, progress: bool = True,
 # --------------------------------------------------------------------------------------------
 
 
-class TrainingStopped(Exception):
-    """Raised inside ``fit``'s loop to end training early (budget spent, or target reached)."""
-
-
-class BudgetedBatches:
-    """Batches of a loader, handed out in passes of ``chunk_steps`` (so ``fit`` evaluates after
-    each), until ``budget_s`` seconds have been spent training on them.
-
-    Passes resume where the loader left off. Only the time spent inside a pass counts, so
-    evaluation between passes does not eat into the budget. The pass during which the budget
-    runs out ends early (and is evaluated); asking for another raises :class:`TrainingStopped`.
-    """
-
-    def __init__(self, loader: Any, chunk_steps: int, budget_s: float) -> None:
-        self.loader, self.chunk_steps, self.budget_s = loader, chunk_steps, budget_s
-        self.seconds = 0.0
-        self.steps = 0
-        self._batches: Iterator | None = None
-
-    def __len__(self) -> int:
-        return self.chunk_steps
-
-    @property
-    def spent(self) -> bool:
-        return self.seconds >= self.budget_s
-
-    def _next(self) -> Any:
-        for _ in range(2):
-            if self._batches is None:
-                self._batches = iter(self.loader)
-            batch = next(self._batches, None)
-            if batch is not None:
-                return batch
-            self._batches = None
-        raise ValueError("the training loader is empty")
-
-    def __iter__(self) -> Iterator:
-        if self.spent:
-            raise TrainingStopped(f"the training budget of {self.budget_s:g} s is spent")
-        start = time.perf_counter()
-        try:
-            for _ in range(self.chunk_steps):
-                if self.seconds + time.perf_counter() - start >= self.budget_s:
-                    return
-                batch = self._next()
-                yield batch
-                self.steps += 1
-        finally:
-            self.seconds += time.perf_counter() - start
-
-
 @dataclass
 class TimeToTarget:
     """How long a configuration trained before its mask AP@0.5 first reached ``target``.
@@ -369,6 +314,37 @@ def speedup(ours: TimeToTarget, reference: TimeToTarget) -> tuple[float, bool]:
     return reference.at_least / max(ours.seconds, 1e-9), not reference.reached
 
 
+class MaskAPWatch(Callback):
+    """Scores mask AP@0.5 on ``val_set`` every ``every`` training steps, when training is about to
+    stop, and at its end; records each score in ``result.curve`` and stops training once one
+    reaches ``result.target``.
+
+    Put it after the :class:`~cvlearn.train.TimeBudget` in ``fit``'s callbacks, so that the step
+    during which the budget runs out is scored too.
+    """
+
+    def __init__(self, val_set: data.ToyDataset, result: TimeToTarget, every: int, batch_size: int = 25) -> None:
+        self.val_set, self.result, self.every, self.batch_size = val_set, result, every, batch_size
+        self.scored_at = 0
+
+    def on_step_end(self, state: TrainingState) -> None:
+        if state.step % self.every == 0 or state.stopping:
+            self._score(state)
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        if state.epoch == state.epochs and self.scored_at != state.step:  # training is over: score its last step
+            self._score(state)
+
+    def _score(self, state: TrainingState) -> None:
+        with torch.no_grad():
+            ap50 = evaluate(state.model, self.val_set, self.batch_size)["mask_ap50"]
+        self.scored_at = state.step
+        self.result.curve.append((state.seconds, ap50))
+        if ap50 >= self.result.target and not self.result.reached:
+            self.result.seconds = state.seconds
+            state.request_stop(f"mask AP@0.5 reached {ap50:.3f}")
+
+
 def time_to_mask_ap(config: InstanceConfig = CONFIG, *, target: float = 0.5, budget_s: float = 180.0,
                     eval_every: int = 25, eval_images: int = 100, seed: int = 0, quick: bool = False,
                     progress: bool = False) -> TimeToTarget:
@@ -376,9 +352,10 @@ def time_to_mask_ap(config: InstanceConfig = CONFIG, *, target: float = 0.5, bud
     ``eval_images`` validation pictures; stop once it reaches ``target`` or after ``budget_s``
     seconds of training (evaluation time is not counted).
 
-    The learning-rate schedule is the configuration's own (sized for its epochs), so the time
-    measured is the time the recipe itself takes to get there. ``quick`` trains on one picture
-    (for tests).
+    Training follows the configuration's own epochs and learning-rate schedule, so the time
+    measured is the time the recipe itself takes to get there; mask AP@0.5 is also scored at the
+    step during which the budget runs out and at the end of training. ``quick`` trains one step
+    on one picture (for tests).
     """
     if not 0 < target <= 1:
         raise ValueError(f"target must be a mask AP in (0, 1], got {target!r}")
@@ -388,26 +365,9 @@ def time_to_mask_ap(config: InstanceConfig = CONFIG, *, target: float = 0.5, bud
         raise ValueError(f"eval_every must be a positive number of steps, got {eval_every!r}")
     val_set = data.load(config.dataset, "val", n=eval_images, seed=seed, progress=progress)
     result = TimeToTarget(target, budget_s, None)
-    batches: BudgetedBatches | None = None
-
-    def chunked(loader: DataLoader) -> tuple[BudgetedBatches, int]:
-        nonlocal batches
-        batches = BudgetedBatches(loader, eval_every, budget_s)
-        return batches, math.ceil(config.epochs * len(loader) / eval_every)
-
-    def check(model: nn.Module) -> dict[str, float]:
-        ap50 = evaluate(model, val_set, config.eval_batch_size)["mask_ap50"]
-        result.curve.append((batches.seconds, ap50))
-        if ap50 >= target:
-            result.seconds = batches.seconds
-            raise TrainingStopped(f"mask AP@0.5 reached {ap50:.3f}")
-        return {"mask_ap50": ap50}
-
-    try:
-        train(replace(config, max_seconds=None), quick=quick, seed=seed, progress=progress, evaluate_every=check,
-              train_batches=chunked)
-    except TrainingStopped:
-        pass
+    watch = MaskAPWatch(val_set, result, eval_every, config.eval_batch_size)
+    train(replace(config, max_seconds=None), quick=quick, seed=seed, progress=progress,
+          callbacks=[TimeBudget(budget_s), watch])
     return result
 
 

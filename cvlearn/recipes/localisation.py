@@ -23,7 +23,7 @@ from ..metrics.localisation import localisation_scores
 from ..models.classification import channel_stats
 from ..models.localisation import LocalisationData, LocalisationLoss, Localiser, localise, main_boxes
 from ..train import History, fit
-from . import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, register
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .. import data
+from ..images import as_float_images
 from ..metrics.classification import confusion_matrix
 from ..metrics.segmentation import segmentation_scores
-from ..models.segmentation import FCN, UNet, as_float_images, median_frequency_weights, predict_classes
+from ..models.segmentation import FCN, UNet, median_frequency_weights, predict_classes
 from ..train import History, fit, seed_everything
-from . import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, register
 
 MODELS = ("fcn", "fcn-transposed", "unet")
 

@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..models.classification import predict_probabilities
 from ..plot import as_numpy_image
-from .segmentation import enlarge, png_bytes
+from ._common import enlarge, png_bytes
 
 PATCH_GREY = 128
 """Grey level (0..255) of the occluding square."""

@@ -22,7 +22,7 @@ from torchvision.ops import batched_nms
 
 from ..metrics.detection import OUTCOMES, detection_outcomes
 from ..plot import show_detection_outcomes
-from .localisation import PICTURE_LAYOUT, figure_png
+from ._common import PICTURE_LAYOUT, figure_png
 
 
 def _check_threshold(value: Any, name: str) -> float:

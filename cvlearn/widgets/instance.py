@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
 from ..metrics.instance import mask_iou
 from ..plot import show_instances
-from .localisation import PICTURE_LAYOUT, figure_png
+from ._common import PICTURE_LAYOUT, figure_png
 
 
 def _check_threshold(value: Any) -> float:

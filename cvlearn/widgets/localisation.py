@@ -14,7 +14,6 @@ displays figures into an ``Output`` widget now and then never sends its reply, a
 
 from __future__ import annotations
 
-import io
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -22,13 +21,11 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..boxes import convert
-from ..metrics.localisation import paired_iou
+from ..boxes import convert, paired_iou
 from ..plot import show_localisations
+from ._common import PICTURE_LAYOUT, figure_png
 
 BOX_A_COLOUR, BOX_B_COLOUR, OVERLAP_COLOUR = "tab:blue", "tab:orange", "tab:purple"
-PICTURE_LAYOUT = {"align_self": "flex-start"}
-"""Layout of the widgets' pictures: their own size (a VBox would stretch them to its width, blurred)."""
 
 
 def _as_box(box: Any, name: str) -> torch.Tensor:
@@ -42,16 +39,6 @@ def _as_box(box: Any, name: str) -> torch.Tensor:
     if box[2] < box[0] or box[3] < box[1]:
         raise ValueError(f"{name} must have x2 >= x1 and y2 >= y1 (XYXY), got {box.tolist()}")
     return box
-
-
-def figure_png(fig: Figure) -> bytes:
-    """PNG bytes of ``fig`` (what ``ipywidgets.Image`` shows); the figure is closed afterwards."""
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
 
 
 def _rectangle(box: torch.Tensor, **style: Any) -> Rectangle:

@@ -7,13 +7,12 @@ which the tests call; :func:`segmentation_explorer` only wires them to ipywidget
 
 from __future__ import annotations
 
-import io
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
 
-from ..plot import as_numpy_image, error_overlay, overlay
+from ..plot import error_overlay, overlay
+from ._common import enlarge, png_bytes
 
 VIEWS = ("ground truth", "prediction", "side by side", "errors")
 """What the explorer can show: one mask over the image, both next to each other, or the mistakes."""
@@ -63,20 +62,6 @@ def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str
     spacer = np.empty((truth.shape[0], gap, 3), dtype=np.uint8)
     spacer[:] = np.asarray(divider, dtype=np.uint8)
     return np.concatenate([left, spacer, right], axis=1)
-
-
-def enlarge(picture: np.ndarray, factor: int) -> np.ndarray:
-    """(H·factor, W·factor, 3): every pixel a factor×factor block, so small images stay crisp."""
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
-        raise ValueError(f"factor must be a positive int, got {factor!r}")
-    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
-
-
-def png_bytes(picture: np.ndarray) -> bytes:
-    """PNG-encoded bytes of an (H, W, 3) uint8 picture (what ``ipywidgets.Image`` displays)."""
-    buffer = io.BytesIO()
-    Image.fromarray(as_numpy_image(picture)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _swatch(colour: Sequence[int]) -> str:

@@ -1,4 +1,4 @@
-"""Datasets: the toy world rendered once, cached on disk, and served as torch Datasets.
+"""The toy datasets: rendered once by the toy world, cached on disk, served as torch Datasets.
 
 ``load("toy-pets", "train")`` returns a :class:`ToyDataset` whose items follow torchvision's
 detection convention: ``(image, target)`` with
@@ -12,180 +12,39 @@ detection convention: ``(image, target)`` with
 * ``target["image_id"]``: int, the sample's index in its split.
 
 The first ``load`` of a dataset renders it into ``datasets/`` (a progress bar shows how far it
-is; where the course folder is read-only, into the per-user cache folder, see :func:`data_folder`); the files are written atomically next to a manifest of sha256 checksums, and a cache that
-does not match its manifest is rebuilt.
+is; where the course folder is read-only, into the per-user cache folder, see
+:func:`cvlearn.data.cache.data_folder`); the files are written atomically next to a manifest of
+sha256 checksums, and a cache that does not match its manifest is rebuilt.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torchvision import tv_tensors
 from tqdm.auto import tqdm
 
-from . import toyworld
-from .toyworld import SPECS, SPLITS, ToySpec
+from .. import toyworld
+from ..toyworld import SPLITS, ToySpec
+from .cache import atomic_write, default_root, readable_roots, sha256
+from .checks import check_int, check_split
+from .registry import toy_spec
 
-if TYPE_CHECKING:
-    from .realdata import RealDataset
-
-DATA_ENV = "CVLEARN_DATA"
-
-
-@dataclass(frozen=True)
-class DataFolder:
-    """Where the caches go (``path``) and why there (``reason``, in words).
-
-    ``course`` is the course folder (the one with ``datasets/`` and ``notebooks/``) when one was
-    found; ``read_only`` says that the natural place (the course's ``datasets/``, or the working
-    directory) cannot be written, so the caches went to the per-user cache folder instead.
-    """
-
-    path: Path
-    reason: str
-    course: Path | None = None
-    read_only: bool = False
-
-
-_decided: dict[tuple[str, Path], DataFolder] = {}
-_announced: set[Path] = set()
-
-
-def course_folder() -> Path | None:
-    """The course folder: the first of the working directory and its parents that holds both
-    ``datasets/`` and ``notebooks/`` (notebooks run inside ``notebooks/``), or None."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "datasets").is_dir() and (folder / "notebooks").is_dir():
-            return folder
-    return None
-
-
-def is_writable(folder: Path) -> bool:
-    """Whether a file can really be created in ``folder`` (which must exist).
-
-    Trying is the only honest test: ``os.access`` reads permission bits, which root ignores,
-    and knows nothing of read-only mounts.
-    """
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cvlearn-write-test-"):
-            return True
-    except OSError:
-        return False
-
-
-def user_cache_folder() -> Path:
-    """The platform's per-user cache folder for cvlearn (``~/.cache/cvlearn`` on Linux)."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cvlearn"))
-
-
-def _decide(course: Path | None) -> DataFolder:
-    """The data folder when ``$CVLEARN_DATA`` is not set (tests writability; not cached)."""
-    if course is not None:
-        if is_writable(course / "datasets"):
-            return DataFolder(course / "datasets", "the course's datasets folder", course)
-        return DataFolder(user_cache_folder(), "the course's datasets folder is read-only, so caches go to "
-                          "your user cache folder", course, read_only=True)
-    local = Path("datasets")
-    if is_writable(local if local.is_dir() else Path.cwd()):
-        return DataFolder(local, "no course folder above the working directory, so ./datasets")
-    return DataFolder(user_cache_folder(), "no course folder and the working directory is read-only, so "
-                      "caches go to your user cache folder", read_only=True)
-
-
-def data_folder() -> DataFolder:
-    """Where datasets live, and why: ``$CVLEARN_DATA`` if set; else the course's ``datasets/``
-    when it is writable; else the per-user cache folder (:func:`user_cache_folder`).
-
-    The writability test runs once per folder and process. Falling back to the user cache
-    folder is announced in one printed line, once per process.
-    """
-    if os.environ.get(DATA_ENV):
-        return DataFolder(Path(os.environ[DATA_ENV]), f"set by ${DATA_ENV}", course_folder())
-    course = course_folder()
-    key = ("course", course) if course is not None else ("cwd", Path.cwd().resolve())
-    if key not in _decided:
-        _decided[key] = _decide(course)
-    chosen = _decided[key]
-    if chosen.read_only and not _announced:
-        _announced.add(chosen.path)
-        print(f"cvlearn: {chosen.reason}: {display_path(chosen.path)} (set {DATA_ENV} to choose another)")
-    return chosen
-
-
-def default_root() -> Path:
-    """Where datasets are cached and downloaded: the path of :func:`data_folder`."""
-    return data_folder().path
-
-
-def readable_roots() -> list[Path]:
-    """Every folder datasets are read from, in order: the data folder, then a read-only course
-    folder's ``datasets/`` (a lecturer may have built or unpacked datasets there for everyone)."""
-    chosen = data_folder()
-    if chosen.read_only and chosen.course is not None:
-        return [chosen.path, chosen.course / "datasets"]
-    return [chosen.path]
-
-
-def display_path(path: str | Path) -> str:
-    """``path`` as a learner would write it: relative to the course folder, else under ``~``,
-    else absolute, so that printed output names no machine-specific folders."""
-    path = Path(path).resolve()
-    course = course_folder()
-    for base, prefix in ((course, None), (Path.home().resolve(), "~")):
-        if base is not None and path.is_relative_to(base):
-            relative = path.relative_to(base)
-            return str(Path(prefix, relative) if prefix else relative)
-    return str(path)
-
+__all__ = ["MAX_SIZE", "MIN_SIZE", "ToyDataset", "build", "build_split", "cache_paths", "check_name",
+           "load", "render_split", "table", "verify", "verify_split"]
 
 MIN_SIZE, MAX_SIZE = 32, 512
 _ARRAYS = ("images", "instances", "semantic", "targets", "offsets", "labels", "boxes")
 
 
-# --------------------------------------------------------------------------------------------
-# Checking arguments
-# --------------------------------------------------------------------------------------------
-
-
 def check_name(name: Any) -> ToySpec:
     """The spec of a toy dataset, or a ValueError that lists the names there are."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a dataset name (str), got {type(name).__name__}: {name!r}")
-    if name not in SPECS:
-        from .download import SOURCES
-        if name in SOURCES:
-            raise ValueError(f"{name} is a real dataset: `cvlearn data download {name}` fetches it and "
-                             f"cvlearn.data.load({name!r}, split) reads it; rendering, caching and "
-                             f"verifying are for the toy datasets {sorted(SPECS)}")
-        raise ValueError(f"unknown dataset name {name!r}; expected one of {sorted(SPECS)} (toy) "
-                         f"or {sorted(SOURCES)} (real)")
-    return SPECS[name]
-
-
-def _check_split(split: Any) -> str:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-    return split
-
-
-def _check_int(value: Any, what: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{what} must be {bounds}, got {value}")
-    return int(value)
+    return toy_spec(name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,33 +56,6 @@ def cache_paths(name: str, split: str, size: int, n: int, seed: int, root: str |
     """Where one split lives: its arrays (``.npz``) and its manifest (``.json``)."""
     folder = Path(root if root is not None else default_root()) / name / f"v{toyworld.GENERATOR_VERSION}-{size}px-seed{seed}"
     return folder / f"{split}-{n}.npz", folder / f"{split}-{n}.json"
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write through a temporary file in the same folder, then rename it into place.
-
-    A crash or Ctrl-C part way leaves either the old file or none, never half a file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_split(name: str, split: str, size: int, n: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
@@ -256,9 +88,9 @@ def build_split(name: str, split: str, size: int, n: int, seed: int, root: str |
     """Render one split and write it atomically: the arrays first, then their manifest."""
     arrays_path, manifest_path = cache_paths(name, split, size, n, seed, root)
     arrays = render_split(name, split, size, n, seed, progress)
-    _atomic_write(arrays_path, lambda f: np.savez(f, **arrays))
+    atomic_write(arrays_path, lambda f: np.savez(f, **arrays))
     manifest = _manifest(name, split, size, n, seed, sha256(arrays_path))
-    _atomic_write(manifest_path, lambda f: json.dump(manifest, f, indent=2), mode="w")
+    atomic_write(manifest_path, lambda f: json.dump(manifest, f, indent=2), mode="w")
     return arrays_path
 
 
@@ -367,34 +199,24 @@ class ToyDataset(torch.utils.data.Dataset):
 
 def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
          n: int | None = None, seed: int = 0, transforms: Callable | None = None,
-         progress: bool = True, download: bool = False) -> ToyDataset | RealDataset:
-    """One split of a dataset, rendered and cached on first use.
+         progress: bool = True) -> ToyDataset:
+    """One split of a toy dataset, rendered and cached on first use.
 
     Args:
-        name: a toy dataset, one of ``toyworld.SPECS`` (``"toy-pets"``, ``"toy-fruit"``, ...),
-            or a real one, ``"oxford-pets"``, ``"penn-fudan"`` or ``"voc2012"``, read by
-            :func:`cvlearn.realdata.load` in the same format (photos vary in size unless
-            ``size`` is given; ``seed`` does not apply).
+        name: a registered toy dataset (``"toy-pets"``, ``"toy-fruit"``, ...).
         split: ``"train"``, ``"val"`` or ``"test"``; splits never share a scene.
-        root: the folder that holds the caches (default :func:`default_root`).
+        root: the folder that holds the caches (default :func:`cvlearn.data.cache.default_root`).
         size: image side in pixels (32 to 512); default the dataset's own.
         n: number of samples; default the dataset's own for that split.
         seed: the same seed gives the same data, byte for byte.
         transforms: optional ``transforms.v2`` callable applied to ``(image, target)``.
         progress: show a progress bar while rendering.
-        download: for a real dataset that is not on disk, fetch it (otherwise a
-            ``cvlearn.download.DataMissingError`` says how).
     """
-    from .download import SOURCES
-    if isinstance(name, str) and name in SOURCES:
-        from . import realdata
-        return realdata.load(name, split, root, size=size, n=n, transforms=transforms, progress=progress,
-                             download=download)
     spec = check_name(name)
-    split = _check_split(split)
-    size = _check_int(spec.size if size is None else size, "size", MIN_SIZE, MAX_SIZE)
-    n = _check_int(spec.splits[split] if n is None else n, "n", 1)
-    seed = _check_int(seed, "seed", 0)
+    split = check_split(split)
+    size = check_int(spec.size if size is None else size, "size", MIN_SIZE, MAX_SIZE)
+    n = check_int(spec.splits[split] if n is None else n, "n", 1)
+    seed = check_int(seed, "seed", 0)
     root = _cached_root(name, split, size, n, seed) if root is None else root
     arrays_path, _ = cache_paths(name, split, size, n, seed, root)
     problem = verify_split(name, split, size, n, seed, root)
@@ -432,7 +254,15 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, str | None]:
     return report
 
 
-def collate_detection(batch: list[tuple[Any, dict]]) -> tuple[list, list[dict]]:
-    """Keep images and targets as lists: detection targets differ in length per image."""
-    images, targets = zip(*batch)
-    return list(images), list(targets)
+EXPORT_FORMATS = {"imagefolder": "ImageFolder", "coco": "COCO JSON", "voc": "palette PNGs"}
+
+
+def table() -> str:
+    """The toy datasets as a markdown table, one row per registered spec (``datasets/README.md``)."""
+    rows = ["| name | scenes | image | train / val / test | object classes | pixel classes | export format |",
+            "|------|--------|-------|--------------------|----------------|---------------|---------------|"]
+    for spec in toyworld.SPECS.values():  # the toy half of the registry, in the order registered
+        splits = " / ".join(str(spec.splits[s]) for s in SPLITS)
+        rows.append(f"| `{spec.name}` | {spec.description} | {spec.size} px | {splits} | {', '.join(spec.classes)} | "
+                    f"{', '.join(spec.semantic_classes)} | {EXPORT_FORMATS[spec.export_format]} |")
+    return "\n".join(rows)

@@ -1,0 +1,83 @@
+"""The pieces every recipe shares: its :class:`Result`, the :data:`RECIPES` registry, timing and counting.
+
+The recipe modules import these from here (not from the package), so that the package's
+``__init__`` only gathers the recipes and no recipe imports its own package.
+"""
+
+from __future__ import annotations
+
+import time
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from ..train import History
+
+__all__ = ["COURSE", "RECIPES", "RecipeFn", "RecipeModule", "Result", "Stopwatch", "count_parameters", "register"]
+
+
+@dataclass
+class Result:
+    """What one recipe run produced.
+
+    metrics: headline scores on the test split, named as in the benchmark schema
+    (``accuracy``, ``mean_iou``, ``map50``, ``map``, ``miou``, ``pixel_accuracy``, ``box_ap50``,
+    ``mask_ap50``, ``mask_ap``); train_s / eval_s: wall-clock seconds; train_images: images
+    seen in training (for images per second); params: trainable parameters.
+    """
+
+    recipe: str
+    metrics: dict[str, float]
+    train_s: float
+    eval_s: float
+    train_images: int
+    params: int
+    device: str
+    model: nn.Module | None = None
+    history: History | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def images_per_s(self) -> float:
+        return self.train_images / self.train_s if self.train_s > 0 else 0.0
+
+
+RecipeFn = Callable[..., Result]
+RECIPES: dict[str, RecipeFn] = {}
+COURSE = ("classification", "localisation", "detection", "detection_fasterrcnn", "semantic", "instance")
+
+
+def register(name: str) -> Callable[[RecipeFn], RecipeFn]:
+    """Decorator: list a recipe function under ``name`` in :data:`RECIPES`."""
+    def add(fn: RecipeFn) -> RecipeFn:
+        RECIPES[name] = fn
+        return fn
+    return add
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class Stopwatch:
+    """``with Stopwatch() as t: ...`` then ``t.seconds``."""
+
+    def __enter__(self) -> "Stopwatch":
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+class RecipeModule(types.ModuleType):
+    """A recipe module that can be called: ``recipes.detection(quick=True)`` runs the module's
+    function of the same name. The module stays a module, so ``recipes.detection.DETECTOR`` and
+    ``from cvlearn.recipes.detection import DETECTOR`` keep working."""
+
+    def __call__(self, **kwargs: Any) -> Result:
+        return getattr(self, self.__name__.rpartition(".")[2])(**kwargs)
