@@ -9,14 +9,20 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # Extra options for JupyterLab, e.g. `make lab LAB_ARGS="--no-browser --port=8890"`.
 LAB_ARGS ?=
 
-.PHONY: lab test test-core test-cpus test-pythons bench install clean-data
+.PHONY: lab test lint test-core test-cpus test-pythons bench install student clean-data
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
 
 # test-core is the README's `pytest tests` + `pytest --nbval-lax notebooks/`; the other two run
 # the unit tests again on the CPU kernels and the Pythons a learner's laptop may have instead.
-test: test-core test-cpus test-pythons
+test: lint test-core test-cpus test-pythons
+
+# The package and its tests read as teaching code: ruff's lint and format, mypy's types.
+lint: $(STAMP)
+	$(BIN)/ruff check cvlearn tests
+	$(BIN)/ruff format --check cvlearn tests
+	$(BIN)/mypy
 
 test-core: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -33,6 +39,12 @@ bench: $(STAMP)
 
 install: $(STAMP)
 
+# The student edition, notebooks/student/: the notebooks with empty exercises, outputs cleared.
+# tests/test_student_edition.py fails when the committed one is stale; `make student` renews it.
+student: $(STAMP)
+	$(BIN)/cvlearn course student
+
+# `.[dev]` includes `.[teach]` (nbgrader), so `make test` runs the nbgrader round trip too.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip

@@ -7,7 +7,9 @@
     cvlearn bench --compare            also the comparison baselines (see :func:`compare`)
     cvlearn bench --json results.json --markdown benchmarks/RESULTS.md
 
-Each recipe and each notebook runs in a fresh Python process, so the peak resident memory
+Which recipes run by default, and which of their metrics the table shows, is read from the task
+registry (:mod:`cvlearn.tasks`, imported only when needed: ``cvlearn bench --help`` stays free of
+torch). Each recipe and each notebook runs in a fresh Python process, so the peak resident memory
 reported is its own. The toy renderer's speed (samples per second at 64×64, one core) is
 measured in every run.
 """
@@ -24,19 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from .system import peak_memory_mb, run_watching_memory
 
 RENDER_SIZE = 64
-HEADLINE = ("accuracy", "mean_iou", "map50", "map", "miou", "pixel_accuracy", "box_ap50", "mask_ap50", "mask_ap",
-            "mask_ap50_no_maskness", "mask_ap_no_maskness")
-"""Metric fields of the JSON schema, in table order; a recipe reports those that apply. The
-``*_no_maskness`` pair is the ``instance`` recipe's model scored again with its maskness stage
-(scores multiplied by mask confidence) switched off, as Mask R-CNN itself scores."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,9 +57,18 @@ def machine_info() -> dict[str, Any]:
         pass
     memory_gb = round(psutil.virtual_memory().total / 2**30, 1)
     from .train import pick_device
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "python": platform.python_version(),
-            "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(pick_device()),
-            "platform": platform.platform(), "date": dt.date.today().isoformat()}
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "device": str(pick_device()),
+        "platform": platform.platform(),
+        "date": dt.date.today().isoformat(),
+    }
 
 
 def render_rate(name: str, size: int, samples: int, repeats: int = 1) -> float:
@@ -77,9 +84,14 @@ def render_speed(names: Sequence[str] | None = None, samples: int = 300) -> list
     """Toy-world samples rendered per second at 64×64 on one core, per dataset (best of 3)."""
     from . import toyworld
 
-    return [{"dataset": name, "size": RENDER_SIZE,
-             "samples_per_s": round(render_rate(name, RENDER_SIZE, samples, repeats=3), 1)}
-            for name in names or sorted(toyworld.SPECS)]
+    return [
+        {
+            "dataset": name,
+            "size": RENDER_SIZE,
+            "samples_per_s": round(render_rate(name, RENDER_SIZE, samples, repeats=3), 1),
+        }
+        for name in names or sorted(toyworld.SPECS)
+    ]
 
 
 def run_recipe(name: str, quick: bool = False, progress: bool = False) -> dict[str, Any]:
@@ -91,11 +103,19 @@ def run_recipe(name: str, quick: bool = False, progress: bool = False) -> dict[s
     result = RECIPES[name](quick=quick, progress=progress)
     record: dict[str, Any] = {"recipe": name}
     record.update({k: round(float(v), 4) for k, v in result.metrics.items()})
-    record.update({"train_s": round(result.train_s, 2), "eval_s": round(result.eval_s, 2),
-                   "images_per_s": round(result.images_per_s, 1), "peak_rss_mb": round(peak_memory_mb(), 1),
-                   "params": int(result.params), "dataset": result.config.get("dataset"),
-                   "device": result.device, "torch": torch.__version__,
-                   "threads": torch.get_num_threads()})
+    record.update(
+        {
+            "train_s": round(result.train_s, 2),
+            "eval_s": round(result.eval_s, 2),
+            "images_per_s": round(result.images_per_s, 1),
+            "peak_rss_mb": round(peak_memory_mb(), 1),
+            "params": int(result.params),
+            "dataset": result.config.get("dataset"),
+            "device": result.device,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        }
+    )
     return record
 
 
@@ -103,8 +123,13 @@ def _in_subprocess(args: list[str]) -> dict[str, Any]:
     """Run ``python -m cvlearn.bench <args> --out FILE`` and read the record it writes."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "record.json"
-        proc = subprocess.run([sys.executable, "-m", "cvlearn.bench", *args, "--out", str(out)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "cvlearn.bench", *args, "--out", str(out)],
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         if proc.returncode != 0 or not out.exists():
             tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
             raise RuntimeError(f"`cvlearn.bench {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
@@ -119,11 +144,11 @@ def run_notebook(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     start = time.perf_counter()
-    code, _, peak_mb = run_watching_memory([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p",
-                                            "no:cacheprovider", str(path)])
+    code, _, peak_mb = run_watching_memory(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(path)]
+    )
     seconds = time.perf_counter() - start
-    return {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb, 1),
-            "passed": code == 0}
+    return {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb, 1), "passed": code == 0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +157,8 @@ def run_notebook(path: str | Path) -> dict[str, Any]:
 
 
 def compare(quick: bool = False, recipes: Sequence[dict] = ()) -> list[dict[str, Any]]:
-    """The comparison baselines (module :mod:`cvlearn.comparisons`), each a record ``{"comparison", "ours", "baseline", "ratio", "note"}``.
+    """The comparison baselines (module :mod:`cvlearn.comparisons`), each a record
+    ``{"comparison", "ours", "baseline", "ratio", "note"}``.
 
     * training throughput vs the toy renderer (can the renderer keep up with training?);
     * ``cvlearn.train.fit`` vs a bare PyTorch loop doing the same steps (overhead);
@@ -172,24 +198,49 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 def report(results: dict[str, Any]) -> str:
     """The human-readable report: machine, recipes, render speed, notebooks, comparisons."""
     m = results["machine"]
-    parts = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; Python {m['python']}, "
-             f"torch {m['torch']}, {m['threads']} threads, device {m['device']}; {m['date']}"
-             + (" (quick smoke run: not comparable numbers)" if results.get("quick") else "")]
+    parts = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB; Python {m['python']}, "
+        f"torch {m['torch']}, {m['threads']} threads, device {m['device']}; {m['date']}"
+        + (" (quick smoke run: not comparable numbers)" if results.get("quick") else "")
+    ]
     if results["recipes"]:
-        metrics = [k for k in HEADLINE if any(k in r for r in results["recipes"])]
-        parts += ["", "Recipes (test split):", "",
-                  table(results["recipes"], ["recipe", *metrics, "train_s", "eval_s", "images_per_s",
-                                             "peak_rss_mb", "params"])]
-    parts += ["", f"Toy renderer, {RENDER_SIZE}×{RENDER_SIZE}, one core:", "",
-              table(results["render"], ["dataset", "samples_per_s"])]
+        from .tasks import headline_metrics
+
+        metrics = [k for k in headline_metrics() if any(k in r for r in results["recipes"])]
+        parts += [
+            "",
+            "Recipes (test split):",
+            "",
+            table(
+                results["recipes"], ["recipe", *metrics, "train_s", "eval_s", "images_per_s", "peak_rss_mb", "params"]
+            ),
+        ]
+    parts += [
+        "",
+        f"Toy renderer, {RENDER_SIZE}×{RENDER_SIZE}, one core:",
+        "",
+        table(results["render"], ["dataset", "samples_per_s"]),
+    ]
     if results.get("notebooks"):
-        total = {"notebook": "total", "seconds": sum(r["seconds"] for r in results["notebooks"]),
-                 "peak_rss_mb": max(r["peak_rss_mb"] for r in results["notebooks"]),
-                 "passed": all(r["passed"] for r in results["notebooks"])}
-        parts += ["", "Notebooks under nbval:", "",
-                  table([*results["notebooks"], total], ["notebook", "seconds", "peak_rss_mb", "passed"])]
+        total = {
+            "notebook": "total",
+            "seconds": sum(r["seconds"] for r in results["notebooks"]),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results["notebooks"]),
+            "passed": all(r["passed"] for r in results["notebooks"]),
+        }
+        parts += [
+            "",
+            "Notebooks under nbval:",
+            "",
+            table([*results["notebooks"], total], ["notebook", "seconds", "peak_rss_mb", "passed"]),
+        ]
     if results.get("compare"):
-        parts += ["", "Comparisons:", "", table(results["compare"], ["comparison", "ours", "baseline", "ratio", "note"])]
+        parts += [
+            "",
+            "Comparisons:",
+            "",
+            table(results["compare"], ["comparison", "ours", "baseline", "ratio", "note"]),
+        ]
     return "\n".join(parts)
 
 
@@ -199,8 +250,9 @@ def report(results: dict[str, Any]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cvlearn bench",
-                                description="Every recipe's score, time and memory, and the course's cost, in one table.")
+    p = argparse.ArgumentParser(
+        prog="cvlearn bench", description="Every recipe's score, time and memory, and the course's cost, in one table."
+    )
     p.add_argument("--only", action="append", metavar="NAME", help="run only this recipe (repeatable)")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run (numbers not comparable)")
     p.add_argument("--notebooks", action="store_true", help="also execute every notebook under nbval")
@@ -215,10 +267,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _selected(only: Sequence[str] | None) -> list[str]:
-    from .recipes import COURSE, RECIPES
+    """The recipes to run: those named by ``--only``, or by default every task's (in the course's order)."""
+    from .recipes import RECIPES
+    from .tasks import course_recipes
 
     if not only:
-        return list(COURSE)
+        return list(course_recipes())
     unknown = [n for n in only if n not in RECIPES]
     if unknown:
         raise ValueError(f"unknown recipe {unknown[0]!r} for --only; expected one of {sorted(RECIPES)}")
@@ -228,8 +282,14 @@ def _selected(only: Sequence[str] | None) -> list[str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run what ``args`` asks for and return the results dict (the JSON schema)."""
     names = _selected(args.only)
-    results: dict[str, Any] = {"machine": machine_info(), "quick": bool(args.quick), "recipes": [],
-                               "render": [], "notebooks": [], "compare": []}
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "quick": bool(args.quick),
+        "recipes": [],
+        "render": [],
+        "notebooks": [],
+        "compare": [],
+    }
     notebooks = sorted(Path(args.notebook_dir).glob("*.ipynb")) if args.notebooks else []
     with tqdm(total=len(names) + 1 + len(notebooks) + bool(args.compare), desc="bench", unit="job") as bar:
         for name in names:

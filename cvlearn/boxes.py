@@ -19,7 +19,7 @@ helpers here do each step; torchvision's own versions (``box_convert``, ``Anchor
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -111,8 +111,10 @@ def _as_box_pairs(boxes1: object, boxes2: object) -> tuple[Tensor, Tensor]:
             raise ValueError(f"{name} must have shape (N, 4) (XYXY), got {tuple(boxes.shape)}")
         pair.append(boxes.as_subclass(Tensor).float() if not boxes.is_floating_point() else boxes.as_subclass(Tensor))
     if len(pair[0]) != len(pair[1]):
-        raise ValueError(f"boxes1 and boxes2 must hold the same number of boxes (they are compared row by row), "
-                         f"got {len(pair[0])} and {len(pair[1])}")
+        raise ValueError(
+            f"boxes1 and boxes2 must hold the same number of boxes (they are compared row by row), "
+            f"got {len(pair[0])} and {len(pair[1])}"
+        )
     return pair[0], pair[1].to(pair[0].dtype)
 
 
@@ -167,8 +169,14 @@ def anchor_shapes(sizes: Sequence[float], aspect_ratios: Sequence[float]) -> Ten
     return torch.stack([widths, heights], dim=1)
 
 
-def anchor_boxes(height: int, width: int, stride: float, sizes: Sequence[float],
-                 aspect_ratios: Sequence[float] = (1.0,), offset: float = 0.5) -> Tensor:
+def anchor_boxes(
+    height: int,
+    width: int,
+    stride: float,
+    sizes: Sequence[float],
+    aspect_ratios: Sequence[float] = (1.0,),
+    offset: float = 0.5,
+) -> Tensor:
     """(H * W * A, 4) XYXY anchors: A shapes (:func:`anchor_shapes`) centred on every cell.
 
     Anchors of one cell are consecutive. ``offset=0.5`` centres them on the cell centres;
@@ -258,8 +266,9 @@ def centreness(distances: Tensor) -> Tensor:
     FCOS multiplies class scores by it, so boxes predicted from off-centre points rank lower.
     """
     lr, tb = distances[:, 0::2], distances[:, 1::2]
-    ratio = (lr.min(dim=1).values / lr.max(dim=1).values.clamp(min=1e-6)) * \
-            (tb.min(dim=1).values / tb.max(dim=1).values.clamp(min=1e-6))
+    ratio = (lr.min(dim=1).values / lr.max(dim=1).values.clamp(min=1e-6)) * (
+        tb.min(dim=1).values / tb.max(dim=1).values.clamp(min=1e-6)
+    )
     return ratio.clamp(min=0).sqrt()
 
 
@@ -286,8 +295,15 @@ def encode(boxes: Tensor, anchors: Tensor, weights: Sequence[float] = DEFAULT_WE
     b = box_convert(boxes, "xyxy", "cxcywh")
     a = box_convert(anchors, "xyxy", "cxcywh")
     wx, wy, ww, wh = weights
-    return torch.stack([wx * (b[:, 0] - a[:, 0]) / a[:, 2], wy * (b[:, 1] - a[:, 1]) / a[:, 3],
-                        ww * torch.log(b[:, 2] / a[:, 2]), wh * torch.log(b[:, 3] / a[:, 3])], dim=1)
+    return torch.stack(
+        [
+            wx * (b[:, 0] - a[:, 0]) / a[:, 2],
+            wy * (b[:, 1] - a[:, 1]) / a[:, 3],
+            ww * torch.log(b[:, 2] / a[:, 2]),
+            wh * torch.log(b[:, 3] / a[:, 3]),
+        ],
+        dim=1,
+    )
 
 
 def decode(offsets: Tensor, anchors: Tensor, weights: Sequence[float] = DEFAULT_WEIGHTS) -> Tensor:

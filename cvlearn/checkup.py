@@ -1,4 +1,5 @@
-"""``cvlearn.doctor()`` (this module's :func:`doctor`): check the set-up, one line per check, with a fix for each failure.
+"""``cvlearn.doctor()`` (this module's :func:`doctor`): check the set-up, one line per check,
+with a fix for each failure.
 
 It reads the data folder and the dataset registry, and asks :mod:`cvlearn.system` which device
 training will use (the choice ``cvlearn.train.pick_device`` makes by default).
@@ -53,7 +54,7 @@ def symbols_for(stream: IO[str]) -> dict[str, str]:
 
 def check_python() -> Check:
     version = platform.python_version()
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 -- doctor names an old Python instead of failing on it
         return Check("python", "fail", version, "install Python 3.10 or newer (3.11 is what the course is tested on)")
     return Check("python", "ok", version)
 
@@ -71,10 +72,15 @@ def check_torchvision() -> Check:
         import torch
         import torchvision
         from torchvision.ops import nms
+
         nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
     except Exception as err:  # an ABI mismatch shows up here as a RuntimeError
-        return Check("torchvision", "fail", f"broken ({type(err).__name__}: {err})",
-                     "install a matching pair, e.g. `pip install torch==2.14.1 torchvision==0.29.1`")
+        return Check(
+            "torchvision",
+            "fail",
+            f"broken ({type(err).__name__}: {err})",
+            "install a matching pair, e.g. `pip install torch==2.14.1 torchvision==0.29.1`",
+        )
     return Check("torchvision", "ok", f"{torchvision.__version__}, detection ops work")
 
 
@@ -88,6 +94,7 @@ def check_packages() -> Check:
     if missing:
         return Check("packages", "fail", f"missing: {', '.join(missing)}", "run `make lab` or `pip install -e .`")
     import ipywidgets
+
     if int(ipywidgets.__version__.split(".")[0]) < 8:
         return Check("packages", "fail", f"ipywidgets {ipywidgets.__version__}", "pip install 'ipywidgets>=8'")
     return Check("packages", "ok", "matplotlib, ipywidgets, pycocotools, scikit-image, tqdm, pillow")
@@ -106,6 +113,7 @@ def check_data_folder(root: str | Path | None = None) -> Check:
     Paths are shown relative to the course folder or to ``~`` (:func:`cvlearn.data.display_path`).
     """
     from .data.cache import DATA_ENV, data_folder, display_path
+
     if root is None:
         chosen = data_folder()
         root, why = chosen.path, chosen.reason
@@ -118,16 +126,24 @@ def check_data_folder(root: str | Path | None = None) -> Check:
         with tempfile.NamedTemporaryFile(dir=root):
             pass
     except OSError as err:
-        return Check("data folder", "fail", f"{display_path(root)} is not writable ({err.strerror}; {why})",
-                     f"set {DATA_ENV} to a folder you can write to, or make {display_path(root)} writable")
+        return Check(
+            "data folder",
+            "fail",
+            f"{display_path(root)} is not writable ({err.strerror}; {why})",
+            f"set {DATA_ENV} to a folder you can write to, or make {display_path(root)} writable",
+        )
     return Check("data folder", "ok", f"{display_path(root)} ({why}), writable")
 
 
 def check_network(timeout: float = 1.0) -> Check:
     if system.network_reachable(NETWORK_HOST, timeout=timeout):
         return Check("network", "ok", f"{NETWORK_HOST[0]} reachable: real datasets and pretrained weights can download")
-    return Check("network", "warn", "offline: the toy world works fully; real photos and pretrained weights are skipped",
-                 "nothing to do for the course; for real data see README, 'Switching to real data'")
+    return Check(
+        "network",
+        "warn",
+        "offline: the toy world works fully; real photos and pretrained weights are skipped",
+        "nothing to do for the course; for real data see README, 'Switching to real data'",
+    )
 
 
 def check_datasets(root: str | Path | None = None) -> Check:
@@ -146,8 +162,15 @@ def check_datasets(root: str | Path | None = None) -> Check:
 
 def run_checks(root: str | Path | None = None, network: bool = True) -> list[Check]:
     """All checks, in order: python, torch, torchvision, packages, device, data folder, datasets, network."""
-    checks = [check_python(), check_torch(), check_torchvision(), check_packages(), check_device(),
-              check_data_folder(root), check_datasets(root)]
+    checks = [
+        check_python(),
+        check_torch(),
+        check_torchvision(),
+        check_packages(),
+        check_device(),
+        check_data_folder(root),
+        check_datasets(root),
+    ]
     if network:
         checks.append(check_network())
     return checks
@@ -160,5 +183,7 @@ def doctor(root: str | Path | None = None, network: bool = True) -> list[Check]:
     for check in checks:
         print(check.line(symbols))
     failed = [c.name for c in checks if c.status == "fail"]
-    print("all set: the course runs on this machine" if not failed else f"{len(failed)} problem(s): {', '.join(failed)}")
+    print(
+        "all set: the course runs on this machine" if not failed else f"{len(failed)} problem(s): {', '.join(failed)}"
+    )
     return checks

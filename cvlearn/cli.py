@@ -6,6 +6,7 @@
     cvlearn data download NAME [--keep-archives]     fetch a real dataset
     cvlearn doctor                                   check the set-up
     cvlearn bench [--quick] [--only NAME] [--notebooks] [--compare] [--json PATH]
+    cvlearn course student [--source DIR] [--out DIR] [--check]   write (or check) the student edition
 
 ``cvlearn data --help`` lists the dataset names, read from :mod:`cvlearn.data.registry`.
 """
@@ -27,11 +28,13 @@ def _data(args: argparse.Namespace) -> int:
     if args.action == "verify":
         report = data.verify(args.name, root=args.root)
         if not report:
-            print(f"nothing cached for {args.name} under {data.display_path(args.root or data.default_root())}; "
-                  f"build it with: cvlearn data build {args.name}")
+            print(
+                f"nothing cached for {args.name} under {data.display_path(args.root or data.default_root())}; "
+                f"build it with: cvlearn data build {args.name}"
+            )
             return 1
-        for path, problem in report.items():
-            print(f"{'ok ' if problem is None else 'BAD'} {path}{'' if problem is None else ': ' + problem}")
+        for file, problem in report.items():
+            print(f"{'ok ' if problem is None else 'BAD'} {file}{'' if problem is None else ': ' + problem}")
         return 0 if all(p is None for p in report.values()) else 1
     if args.action == "export":
         dataset = data.load(args.name, args.split, root=args.root, size=args.size, seed=args.seed)
@@ -61,6 +64,27 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if any(c.status == "fail" for c in checks) else 0
 
 
+def _course(args: argparse.Namespace) -> int:
+    from .course import student_edition
+
+    edition = student_edition(args.source, args.out)
+    if args.check:
+        stale = edition.stale()
+        if stale:
+            print(f"the student edition in {edition.out} is stale:", file=sys.stderr)
+            for line in stale:
+                print(f"  {line}", file=sys.stderr)
+            print("run `cvlearn course student` (or `make student`) and commit the result", file=sys.stderr)
+            return 1
+        print(f"ok  the student edition in {edition.out} matches {edition.source} ({len(edition.texts)} notebooks)")
+        return 0
+    changed = edition.write()
+    for path in changed:
+        print(f"{'wrote  ' if path.exists() else 'removed'} {path}")
+    print(f"ok  {edition.out}: {len(edition.texts)} notebooks, {len(changed)} changed")
+    return 0
+
+
 def _bench(argv: list[str]) -> int:
     from . import bench
 
@@ -71,8 +95,10 @@ def _names_help() -> str:
     """The dataset names the ``data`` command takes, from the registry."""
     from .data import registry
 
-    return (f"dataset name: a toy one ({', '.join(registry.names('toy'))}) to build, verify or export, or a "
-            f"real one ({', '.join(registry.names('real'))}) to download or export")
+    return (
+        f"dataset name: a toy one ({', '.join(registry.names('toy'))}) to build, verify or export, or a "
+        f"real one ({', '.join(registry.names('real'))}) to download or export"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,8 +109,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["build", "verify", "export", "download"])
     # names are checked by cvlearn.data, whose one-line errors list them; argparse's choices would not
     d.add_argument("name", help=_names_help())
-    d.add_argument("--root", default=None, help="folder of the caches (default: the course's datasets/, or your "
-                   "user cache folder where that is read-only; `cvlearn doctor` says which)")
+    d.add_argument(
+        "--root",
+        default=None,
+        help="folder of the caches (default: the course's datasets/, or your "
+        "user cache folder where that is read-only; `cvlearn doctor` says which)",
+    )
     d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--split", default="train", choices=["train", "val", "test"], help="for export")
@@ -99,6 +129,13 @@ def parser() -> argparse.ArgumentParser:
     doc.set_defaults(func=_doctor)
 
     sub.add_parser("bench", help="score, time and memory of every recipe (see: cvlearn bench --help)")
+
+    c = sub.add_parser("course", help="the course's editions: write the student edition from the notebooks")
+    c.add_argument("action", choices=["student"], help="student: the notebooks with empty exercises, outputs cleared")
+    c.add_argument("--source", default="notebooks", help="the complete edition (default: notebooks)")
+    c.add_argument("--out", default=None, help="where the student edition goes (default: SOURCE/student)")
+    c.add_argument("--check", action="store_true", help="write nothing; exit 1 if the student edition there is stale")
+    c.set_defaults(func=_course)
     return p
 
 
@@ -120,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return _bench(argv[1:])
     args = parser().parse_args(argv)
     from .data.download import RealDataError
+
     try:
         return args.func(args)
     except (ValueError, TypeError, RealDataError) as err:

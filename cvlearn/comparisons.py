@@ -9,8 +9,9 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -46,15 +47,27 @@ def render_vs_training(recipes: Sequence[dict[str, Any]], samples: int = 200) ->
         if not dataset or dataset not in toyworld.SPECS or not r.get("images_per_s"):
             continue
         render = render_rate(dataset, toyworld.SPECS[dataset].size, samples)
-        records.append({"comparison": f"render vs train ({r['recipe']}, {dataset})",
-                        "ours": round(render, 1), "baseline": r["images_per_s"],
-                        "ratio": round(render / r["images_per_s"], 2),
-                        "note": "samples/s rendered on one core vs images/s trained"})
+        records.append(
+            {
+                "comparison": f"render vs train ({r['recipe']}, {dataset})",
+                "ours": round(render, 1),
+                "baseline": r["images_per_s"],
+                "ratio": round(render / r["images_per_s"], 2),
+                "note": "samples/s rendered on one core vs images/s trained",
+            }
+        )
     return records
 
 
-def bare_loop(model: nn.Module, train_loader: Any, val_loader: Any, epochs: int, lr: float,
-              weight_decay: float, channels_last: bool) -> None:
+def bare_loop(
+    model: nn.Module,
+    train_loader: Any,
+    val_loader: Any,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    channels_last: bool,
+) -> None:
     """The textbook PyTorch loop doing what ``fit`` does for notebook 01: AdamW, one-cycle
     schedule, cross-entropy, and validation loss and accuracy after each epoch. Nothing else.
     Like ``fit``, it stores the model's weights channels-last and leaves the batches as they come."""
@@ -97,11 +110,16 @@ def fit_overhead(quick: bool = False, repeats: int = 6, epochs: int = 2) -> list
     repeats, epochs = (1, 1) if quick else (repeats, epochs)
     splits = load_splits(config, quick=quick, progress=False)
     train_loader, val_loader = make_loaders(splits["train"], splits["val"], config)
-    args = dict(epochs=epochs, lr=config.lr, weight_decay=config.weight_decay)
+    args: dict[str, Any] = {"epochs": epochs, "lr": config.lr, "weight_decay": config.weight_decay}
     pairs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        bare_loop(build_model(splits["train"], config), train_loader, val_loader, channels_last=config.channels_last,
-                  **{**args, "epochs": 1})  # warm-up: first-call costs are not the loop's
+        bare_loop(
+            build_model(splits["train"], config),
+            train_loader,
+            val_loader,
+            channels_last=config.channels_last,
+            **{**args, "epochs": 1},
+        )  # warm-up: first-call costs are not the loop's
         for r in range(repeats):
             pair = {}
             for name in ("bare", "fit") if r % 2 == 0 else ("fit", "bare"):
@@ -111,17 +129,31 @@ def fit_overhead(quick: bool = False, repeats: int = 6, epochs: int = 2) -> list
                 if name == "bare":
                     bare_loop(model, train_loader, val_loader, channels_last=config.channels_last, **args)
                 else:
-                    fit(model, train_loader, val_loader, loss_fn=nn.CrossEntropyLoss(), metrics={"accuracy": accuracy},
-                        seed=config.seed, channels_last=config.channels_last, checkpoint=Path(tmp) / "best.pt",
-                        progress=False, **args)
+                    fit(
+                        model,
+                        train_loader,
+                        val_loader,
+                        loss_fn=nn.CrossEntropyLoss(),
+                        metrics={"accuracy": accuracy},
+                        seed=config.seed,
+                        channels_last=config.channels_last,
+                        checkpoint=Path(tmp) / "best.pt",
+                        progress=False,
+                        **args,
+                    )
                 pair[name] = time.perf_counter() - start
             pairs.append(pair)
     ratio = statistics.median(p["fit"] / p["bare"] for p in pairs)
-    return [{"comparison": "cvlearn.train.fit vs a bare PyTorch loop (notebook 01)",
-             "ours": round(statistics.median(p["fit"] for p in pairs), 2),
-             "baseline": round(statistics.median(p["bare"] for p in pairs), 2), "ratio": round(ratio, 3),
-             "note": f"seconds for {epochs} epochs, medians of {repeats}; ratio: median of the back-to-back "
-                     f"pairs' ratios; ratio - 1 is fit's overhead ({100 * (ratio - 1):+.1f} %, bar ≤ +5 %)"}]
+    return [
+        {
+            "comparison": "cvlearn.train.fit vs a bare PyTorch loop (notebook 01)",
+            "ours": round(statistics.median(p["fit"] for p in pairs), 2),
+            "baseline": round(statistics.median(p["bare"] for p in pairs), 2),
+            "ratio": round(ratio, 3),
+            "note": f"seconds for {epochs} epochs, medians of {repeats}; ratio: median of the back-to-back "
+            f"pairs' ratios; ratio - 1 is fit's overhead ({100 * (ratio - 1):+.1f} %, bar ≤ +5 %)",
+        }
+    ]
 
 
 def noisy_detections(targets: Sequence[dict], num_classes: int, seed: int = 0) -> list[dict]:
@@ -163,23 +195,35 @@ def map_agreement(quick: bool = False) -> list[dict[str, Any]]:
     The predictions are :func:`noisy_detections` of the toy-fruit test split (misses, duplicates,
     wrong classes, background boxes, tied scores); both compute all twelve COCO numbers.
     """
-    from . import data
+    from .data import toy
     from .metrics.coco import coco_evaluate
     from .metrics.detection import mean_average_precision
+    from .tasks import get
 
-    test = data.load("toy-fruit", "test", n=40 if quick else None, progress=False)
+    test = toy.load(get("detection").toy_dataset, "test", n=40 if quick else None, progress=False)
     targets = [test.target(i) for i in range(len(test))]
     predictions = noisy_detections(targets, len(test.categories))
     ours_s, ours = _best_time(lambda: mean_average_precision(predictions, targets, test.categories), 1 if quick else 3)
-    coco_s, coco = _best_time(lambda: coco_evaluate(predictions, targets, test.categories, (test.size, test.size)),
-                              1 if quick else 3)
+    coco_s, coco = _best_time(
+        lambda: coco_evaluate(predictions, targets, test.categories, (test.size, test.size)), 1 if quick else 3
+    )
     diffs = [abs(ours[k] - coco[k]) for k in coco if not (ours[k] != ours[k] and coco[k] != coco[k])]
-    return [{"comparison": f"mAP: cvlearn vs pycocotools COCOeval ({len(targets)} images)",
-             "ours": round(ours["ap"], 6), "baseline": round(coco["ap"], 6), "ratio": round(ours["ap"] / coco["ap"], 6),
-             "note": f"mAP@[.5:.95]; largest difference over the 12 COCO numbers {max(diffs):.1e}"},
-            {"comparison": "mAP: seconds to evaluate, cvlearn vs pycocotools",
-             "ours": round(ours_s, 3), "baseline": round(coco_s, 3), "ratio": round(ours_s / coco_s, 2),
-             "note": "best of 3; ratio < 1 means cvlearn is faster"}]
+    return [
+        {
+            "comparison": f"mAP: cvlearn vs pycocotools COCOeval ({len(targets)} images)",
+            "ours": round(ours["ap"], 6),
+            "baseline": round(coco["ap"], 6),
+            "ratio": round(ours["ap"] / coco["ap"], 6),
+            "note": f"mAP@[.5:.95]; largest difference over the 12 COCO numbers {max(diffs):.1e}",
+        },
+        {
+            "comparison": "mAP: seconds to evaluate, cvlearn vs pycocotools",
+            "ours": round(ours_s, 3),
+            "baseline": round(coco_s, 3),
+            "ratio": round(ours_s / coco_s, 2),
+            "note": "best of 3; ratio < 1 means cvlearn is faster",
+        },
+    ]
 
 
 def maskrcnn_vs_stock(quick: bool = False) -> list[dict[str, Any]]:

@@ -12,8 +12,8 @@ Maps are returned on the CPU, scaled to 0..1 per picture.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +28,9 @@ __all__ = ["feature_maps", "grad_cam", "saliency"]
 def _capture(layer: nn.Module) -> Iterator[list[torch.Tensor]]:
     """Collect ``layer``'s outputs while the block runs (a forward hook, removed afterwards)."""
     if not isinstance(layer, nn.Module):
-        raise TypeError(f"layer must be an nn.Module inside the model (e.g. model.features[0]), "
-                        f"got {type(layer).__name__}")
+        raise TypeError(
+            f"layer must be an nn.Module inside the model (e.g. model.features[0]), got {type(layer).__name__}"
+        )
     outputs: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda module, inputs, output: outputs.append(output))
     try:
@@ -40,8 +41,10 @@ def _capture(layer: nn.Module) -> Iterator[list[torch.Tensor]]:
 
 def _check_images(images: torch.Tensor) -> torch.Tensor:
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be a batch (N, 3, H, W), got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+        raise ValueError(
+            f"images must be a batch (N, 3, H, W), got "
+            f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}"
+        )
     return images
 
 
@@ -77,8 +80,9 @@ def _class_scores(logits: torch.Tensor, classes: torch.Tensor | int | None) -> t
     return logits.gather(1, classes.view(-1, 1)).squeeze(1)
 
 
-def saliency(model: nn.Module, images: torch.Tensor, classes: torch.Tensor | int | None = None,
-             top: float = 0.99) -> torch.Tensor:
+def saliency(
+    model: nn.Module, images: torch.Tensor, classes: torch.Tensor | int | None = None, top: float = 0.99
+) -> torch.Tensor:
     """(N, H, W) in 0..1: how strongly each pixel sways the score of ``classes`` (default: predicted).
 
     The largest absolute gradient over the colour channels, per pixel, scaled so that the
@@ -92,8 +96,9 @@ def saliency(model: nn.Module, images: torch.Tensor, classes: torch.Tensor | int
     return _scale_to_unit(grad.abs().amax(1), top).cpu()
 
 
-def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module,
-             classes: torch.Tensor | int | None = None) -> torch.Tensor:
+def grad_cam(
+    model: nn.Module, images: torch.Tensor, layer: nn.Module, classes: torch.Tensor | int | None = None
+) -> torch.Tensor:
     """(N, H, W) in 0..1: the Grad-CAM map of ``layer`` for ``classes`` (default: predicted).
 
     Each channel of ``layer``'s output is weighted by the mean gradient of the class score with

@@ -14,8 +14,9 @@ Images are PNG, not JPEG, so what is read back equals what was rendered, byte fo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,14 +47,16 @@ def coco_categories(categories: Sequence[str]) -> list[dict]:
     return [{"id": i, "name": name, "supercategory": "object"} for i, name in enumerate(categories) if i > 0]
 
 
-def coco_ground_truth(targets: Iterable[dict], categories: Sequence[str], size: tuple[int, int],
-                      with_masks: bool = True) -> dict:
+def coco_ground_truth(
+    targets: Iterable[dict], categories: Sequence[str], size: tuple[int, int], with_masks: bool = True
+) -> dict:
     """A COCO ground-truth dict from targets with ``boxes`` (N, 4) XYXY, ``labels`` and ``masks``.
 
     Image ids are the targets' ``image_id``; boxes become XYWH; ``area`` is the mask's pixel
     count (or the box area without masks), as COCOeval expects for its area ranges.
     """
-    images, annotations = [], []
+    images: list[dict] = []
+    annotations: list[dict] = []
     h, w = size
     for target in targets:
         image_id = int(target["image_id"])
@@ -62,8 +65,14 @@ def coco_ground_truth(targets: Iterable[dict], categories: Sequence[str], size: 
         masks = target.get("masks") if with_masks else None
         for k, (box, label) in enumerate(zip(boxes, torch.as_tensor(target["labels"]).tolist())):
             x1, y1, x2, y2 = box
-            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": int(label),
-                   "bbox": [x1, y1, x2 - x1, y2 - y1], "iscrowd": 0, "area": (x2 - x1) * (y2 - y1)}
+            ann = {
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": int(label),
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "iscrowd": 0,
+                "area": (x2 - x1) * (y2 - y1),
+            }
             if masks is not None:
                 ann["segmentation"] = encode_mask(masks[k])
                 ann["area"] = float(mask_utils.area(ann["segmentation"]))
@@ -97,7 +106,7 @@ def export_voc(dataset: Any, out: Path, progress: bool = True) -> None:
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
     palette = np.zeros((256, 3), dtype=np.uint8)
-    palette[:len(dataset.palette)] = dataset.palette
+    palette[: len(dataset.palette)] = dataset.palette
     instance_palette = np.zeros((256, 3), dtype=np.uint8)
     instance_palette[1:] = np.random.default_rng(0).integers(40, 256, (255, 3))
     names = []

@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -61,10 +61,15 @@ def _joined(chunks: list[Any]) -> Any:
 
 
 @torch.no_grad()
-def predict_in_batches(model: nn.Module, images: Tensor | Sequence[Tensor], batch_size: int,
-                       predict: Callable[[Any], Any] | None = None, *,
-                       prepare: Callable[[Any], Any] | None = None,
-                       device: str | torch.device | None = None) -> Any:
+def predict_in_batches(
+    model: nn.Module,
+    images: Tensor | Sequence[Tensor],
+    batch_size: int,
+    predict: Callable[[Any], Any] | None = None,
+    *,
+    prepare: Callable[[Any], Any] | None = None,
+    device: str | torch.device | None = None,
+) -> Any:
     """``predict(batch)`` over ``images``, ``batch_size`` at a time, with ``model`` in eval mode.
 
     Args:
@@ -85,7 +90,7 @@ def predict_in_batches(model: nn.Module, images: Tensor | Sequence[Tensor], batc
     chunks = []
     with eval_mode(model):
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size]
+            batch = images[start : start + batch_size]
             batch = batch if prepare is None else prepare(batch)
             chunks.append(_moved(predict(_moved(batch, device)), "cpu"))
     return _joined(chunks)

@@ -7,7 +7,8 @@ notebook line with ``;`` to show it once).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,8 +20,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-INSTANCE_COLOURS = np.array([plt.cm.tab10(i)[:3] for i in range(10)] +
-                            [plt.cm.Set2(i)[:3] for i in range(8)])
+if TYPE_CHECKING:
+    from matplotlib.typing import LineStyleType
+
+INSTANCE_COLOURS = np.array([plt.cm.tab10(i)[:3] for i in range(10)] + [plt.cm.Set2(i)[:3] for i in range(8)])
 """Distinct colours (RGB in 0..1) given to instances in order: instance k gets colour k mod 18."""
 
 
@@ -55,14 +58,20 @@ def _axes(ax: Any, figsize: tuple[float, float] = (3, 3)) -> tuple[Figure, Any]:
     return ax.figure, ax
 
 
-def show_images(images: Sequence[Any], titles: Sequence[str] | None = None, ncols: int = 8,
-                size: float = 1.6, title_colours: Sequence[str] | None = None) -> Figure:
+def show_images(
+    images: Sequence[Any],
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    size: float = 1.6,
+    title_colours: Sequence[str] | None = None,
+) -> Figure:
     """A grid of images with optional titles (and title colours, e.g. green/red for right/wrong)."""
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * (titles is not None)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.3 * (titles is not None)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -81,7 +90,7 @@ def _luminance(colour: Any) -> float:
 
 
 def contrast_colour(colour: Any) -> str:
-    """"black" for a light colour, "white" for a dark one: an outline or a text that stands out on it."""
+    """ "black" for a light colour, "white" for a dark one: an outline or a text that stands out on it."""
     return "black" if _luminance(colour) > 0.5 else "white"
 
 
@@ -115,7 +124,7 @@ class LabelLayout(Artist):
         self.set_in_layout(False)
 
     @classmethod
-    def of(cls, ax: Any) -> "LabelLayout":
+    def of(cls, ax: Any) -> LabelLayout:
         """The layout of ``ax``, added to it on first use."""
         layout = getattr(ax, "_cvlearn_labels", None)
         if layout is None or layout not in ax.get_children():  # (gone after ax.clear())
@@ -130,12 +139,14 @@ class LabelLayout(Artist):
 
     def get_window_extent(self, renderer: Any = None) -> Any:
         from matplotlib.transforms import Bbox
+
         return Bbox.null()
 
     def _size(self, text: Any, renderer: Any) -> tuple[float, float, np.ndarray]:
         """Width and height in pixels of ``text`` with its coloured box, and the offset from the
         box's lower-left corner to the text's anchor point (cached: measuring text is slow)."""
         from matplotlib.transforms import Bbox
+
         key = (renderer.points_to_pixels(1.0), text.get_text(), text.get_fontsize())
         cached = self._sizes.get(id(text))
         if cached is not None and cached[0] == key:
@@ -145,7 +156,9 @@ class LabelLayout(Artist):
         if patch is not None:
             text.update_bbox_position_size(renderer)
             extent = Bbox.union([extent, patch.get_window_extent(renderer)])
-        here = np.array(self.axes.transData.transform(text.get_position()))
+        ax = self.axes
+        assert ax is not None, "a LabelLayout measures only once LabelLayout.of has added it to its axes"
+        here = np.array(ax.transData.transform(text.get_position()))
         size = (extent.width, extent.height, here - np.array([extent.x0, extent.y0]))
         self._sizes[id(text)] = (key, size)
         return size
@@ -153,6 +166,7 @@ class LabelLayout(Artist):
     def place(self, renderer: Any) -> list[Any]:
         """Move every caption to its place; returns their extents (x0, y0, x1, y1) in pixels, in order."""
         ax = self.axes
+        assert ax is not None, "a LabelLayout is placed only once LabelLayout.of has added it to its axes"
         frame = ax.bbox
         to_data = ax.transData.inverted()
         placed = np.zeros((0, 4))
@@ -198,9 +212,18 @@ class LabelLayout(Artist):
         self.stale = False
 
 
-def draw_boxes(ax: Any, boxes: Any, labels: Any = None, scores: Any = None,
-               class_names: Sequence[str] | None = None, colours: Any = None, linewidth: float = 1.5,
-               linestyle: str = "-", fontsize: int = 7, outline: Any = True) -> None:
+def draw_boxes(
+    ax: Any,
+    boxes: Any,
+    labels: Any = None,
+    scores: Any = None,
+    class_names: Sequence[str] | None = None,
+    colours: Any = None,
+    linewidth: float = 1.5,
+    linestyle: str = "-",
+    fontsize: int = 7,
+    outline: Any = True,
+) -> None:
     """Draw (N, 4) XYXY pixel boxes on ``ax`` with captions "name score".
 
     Each box is drawn in its colour (``colours[i]``; by default ``INSTANCE_COLOURS[labels[i]]``)
@@ -214,31 +237,59 @@ def draw_boxes(ax: Any, boxes: Any, labels: Any = None, scores: Any = None,
     order = range(len(boxes)) if scores is None else np.argsort(-scores, kind="stable")
     captions = []
     for i, (x1, y1, x2, y2) in enumerate(boxes):
-        colour = colours[i] if colours is not None else INSTANCE_COLOURS[
-            int(labels[i]) % len(INSTANCE_COLOURS) if labels is not None else 0]
-        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour,
-                               linewidth=linewidth, linestyle=linestyle,
-                               path_effects=_outline(linewidth, colour, outline)))
-        caption = []
+        colour = (
+            colours[i]
+            if colours is not None
+            else INSTANCE_COLOURS[int(labels[i]) % len(INSTANCE_COLOURS) if labels is not None else 0]
+        )
+        ax.add_patch(
+            Rectangle(
+                (x1 - 0.5, y1 - 0.5),
+                x2 - x1,
+                y2 - y1,
+                fill=False,
+                edgecolor=colour,
+                linewidth=linewidth,
+                linestyle=linestyle,
+                path_effects=_outline(linewidth, colour, outline),
+            )
+        )
+        parts = []
         if labels is not None:
-            caption.append(class_names[int(labels[i])] if class_names is not None else str(int(labels[i])))
+            parts.append(class_names[int(labels[i])] if class_names is not None else str(int(labels[i])))
         if scores is not None:
-            caption.append(f"{scores[i]:.2f}")
-        captions.append((" ".join(caption), colour))
-    layout = LabelLayout.of(ax) if any(c for c, _ in captions) else None
+            parts.append(f"{scores[i]:.2f}")
+        captions.append((" ".join(parts), colour))
+    if not any(c for c, _ in captions):
+        return
+    layout = LabelLayout.of(ax)
     for i in order:
         caption, colour = captions[i]
         if caption:
             x1, y1, x2, y2 = boxes[i]
-            text = ax.text(x1 - 0.5, y1 - 0.5, caption, fontsize=fontsize, color=contrast_colour(colour),
-                           va="bottom", ha="left",
-                           bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"})
+            text = ax.text(
+                x1 - 0.5,
+                y1 - 0.5,
+                caption,
+                fontsize=fontsize,
+                color=contrast_colour(colour),
+                va="bottom",
+                ha="left",
+                bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"},
+            )
             layout.add(text, "box", (x1 - 0.5, y1 - 0.5, x2 - 0.5, y2 - 0.5))
 
 
-def show_boxes(image: Any, boxes: Any, labels: Any = None, scores: Any = None,
-               class_names: Sequence[str] | None = None, ax: Any = None, title: str | None = None,
-               **kwargs: Any) -> Figure:
+def show_boxes(
+    image: Any,
+    boxes: Any,
+    labels: Any = None,
+    scores: Any = None,
+    class_names: Sequence[str] | None = None,
+    ax: Any = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Figure:
     """An image with its boxes: ``class_names[labels[i]]`` and the score as each caption."""
     fig, ax = _axes(ax)
     ax.imshow(as_numpy_image(image), interpolation="nearest")
@@ -261,7 +312,9 @@ def colourise(semantic: Any, palette: Any) -> np.ndarray:
     return np.where(known[..., None], palette[np.where(known, index, 0)], np.array(VOID_COLOUR, dtype=np.uint8))
 
 
-def overlay(image: Any, semantic: Any, palette: Any, alpha: float = 0.5, visible: Sequence[int] | None = None) -> np.ndarray:
+def overlay(
+    image: Any, semantic: Any, palette: Any, alpha: float = 0.5, visible: Sequence[int] | None = None
+) -> np.ndarray:
     """Blend class colours over an image; ``visible`` lists the class indices to colour (default all)."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -273,20 +326,37 @@ def overlay(image: Any, semantic: Any, palette: Any, alpha: float = 0.5, visible
     return blended.round().astype(np.uint8)
 
 
-def legend_handles(classes: Sequence[str], palette: Any, present: Sequence[int] | None = None) -> list[Patch]:
+def legend_handles(classes: Sequence[str], palette: Any, present: Iterable[int] | None = None) -> list[Patch]:
     """Legend patches, one per class (only those in ``present`` when given)."""
     idx = range(len(classes)) if present is None else sorted(set(int(i) for i in present if 0 <= i < len(classes)))
-    return [Patch(facecolor=np.asarray(palette[i]) / 255, edgecolor="grey", label=classes[i]) for i in idx]
+    # matplotlib takes an array as a colour; its stubs list only tuples and strings
+    return [
+        Patch(facecolor=np.asarray(palette[i]) / 255, edgecolor="grey", label=classes[i])  # type: ignore[arg-type]
+        for i in idx
+    ]
 
 
-def show_semantic(image: Any, semantic: Any, classes: Sequence[str], palette: Any, alpha: float = 0.6,
-                  ax: Any = None, legend: bool = True, title: str | None = None) -> Figure:
+def show_semantic(
+    image: Any,
+    semantic: Any,
+    classes: Sequence[str],
+    palette: Any,
+    alpha: float = 0.6,
+    ax: Any = None,
+    legend: bool = True,
+    title: str | None = None,
+) -> Figure:
     """A semantic mask over its image, with a legend of the classes present."""
     fig, ax = _axes(ax)
     ax.imshow(overlay(image, semantic, palette, alpha), interpolation="nearest")
     if legend:
-        ax.legend(handles=legend_handles(classes, palette, np.unique(_as_array(semantic))), fontsize=6,
-                  loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.legend(
+            handles=legend_handles(classes, palette, np.unique(_as_array(semantic))),
+            fontsize=6,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            frameon=False,
+        )
     ax.set_title(title or "", fontsize=9)
     ax.axis("off")
     return fig
@@ -312,9 +382,18 @@ def overlay_instances(image: Any, masks: Any, alpha: float = 0.6) -> np.ndarray:
     return img.round().astype(np.uint8)
 
 
-def show_instances(image: Any, masks: Any, labels: Any, class_names: Sequence[str], scores: Any = None,
-                   boxes: Any = None, ax: Any = None, title: str | None = None, alpha: float = 0.6,
-                   outlines: bool = True) -> Figure:
+def show_instances(
+    image: Any,
+    masks: Any,
+    labels: Any,
+    class_names: Sequence[str],
+    scores: Any = None,
+    boxes: Any = None,
+    ax: Any = None,
+    title: str | None = None,
+    alpha: float = 0.6,
+    outlines: bool = True,
+) -> Figure:
     """Instances each in their own colour, captioned with an ID ("pen 1", "pen 2") and score.
 
     With ``outlines`` (the default) each mask's outline is drawn in its colour over the fill, so
@@ -332,16 +411,33 @@ def show_instances(image: Any, masks: Any, labels: Any, class_names: Sequence[st
         colour = INSTANCE_COLOURS[k % len(INSTANCE_COLOURS)]
         if boxes is not None:
             x1, y1, x2, y2 = boxes[k]
-            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=colour, lw=1,
-                                   path_effects=_outline(1, colour, True)))
+            ax.add_patch(
+                Rectangle(
+                    (x1 - 0.5, y1 - 0.5),
+                    x2 - x1,
+                    y2 - y1,
+                    fill=False,
+                    edgecolor=colour,
+                    lw=1,
+                    path_effects=_outline(1, colour, True),
+                )
+            )
         ys, xs = np.nonzero(mask)
         if len(xs) == 0:
             continue
         if outlines:
             ax.contour(mask.astype(np.float32), levels=[0.5], colors=[colour], linewidths=1.2)
         caption = names[k] + (f" {scores[k]:.2f}" if scores is not None else "")
-        text = ax.text(xs.mean(), ys.mean(), caption, fontsize=6, color=contrast_colour(colour), ha="center",
-                       va="center", bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"})
+        text = ax.text(
+            xs.mean(),
+            ys.mean(),
+            caption,
+            fontsize=6,
+            color=contrast_colour(colour),
+            ha="center",
+            va="center",
+            bbox={"facecolor": colour, "alpha": 0.85, "pad": 0.5, "edgecolor": "none"},
+        )
         LabelLayout.of(ax).add(text, "centre", (xs.mean(), ys.mean()))
     ax.set(xlim=limits[0], ylim=limits[1])
     ax.set_title(title or "", fontsize=9)
@@ -360,22 +456,34 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None) -> Figure:
     orange; the loss of each training step in a faint blue) and has its own legend.
     """
     keys = history.keys()
-    metrics = metrics or sorted({k.split("_", 1)[1] for k in keys
-                                 if k.startswith(("train_", "val_")) and not k.endswith("loss")})
+    metrics = metrics or sorted(
+        {k.split("_", 1)[1] for k in keys if k.startswith(("train_", "val_")) and not k.endswith("loss")}
+    )
     fig, axes = plt.subplots(1, 1 + len(metrics), figsize=(4 * (1 + len(metrics)), 3), squeeze=False)
 
     def curve(ax: Any, split: str, name: str) -> None:
         key = f"{split}_{name}"
         if key in keys:
             recorded = [e for e in history.epochs if key in e]  # the epochs that recorded it (val may skip some)
-            ax.plot([e.get("epoch", i + 1) for i, e in enumerate(recorded)], [e[key] for e in recorded], "o-",
-                    color=SPLIT_COLOURS[split], label=split)
+            ax.plot(
+                [e.get("epoch", i + 1) for i, e in enumerate(recorded)],
+                [e[key] for e in recorded],
+                "o-",
+                color=SPLIT_COLOURS[split],
+                label=split,
+            )
 
     ax = axes[0, 0]
     if history.step_losses:
         steps_per_epoch = len(history.step_losses) / max(len(history.epochs), 1)
-        ax.plot(np.arange(1, len(history.step_losses) + 1) / steps_per_epoch, history.step_losses,
-                color=SPLIT_COLOURS["train"], alpha=0.3, lw=0.8, label="train (each step)")
+        ax.plot(
+            np.arange(1, len(history.step_losses) + 1) / steps_per_epoch,
+            history.step_losses,
+            color=SPLIT_COLOURS["train"],
+            alpha=0.3,
+            lw=0.8,
+            label="train (each step)",
+        )
     for split in ("train", "val"):
         curve(ax, split, "loss")
     ax.set(xlabel="epoch", ylabel="loss", title="loss")
@@ -389,8 +497,9 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None) -> Figure:
     return fig
 
 
-def confusion(matrix: Any, classes: Sequence[str], ax: Any = None, normalise: bool = False,
-              title: str = "confusion matrix") -> Figure:
+def confusion(
+    matrix: Any, classes: Sequence[str], ax: Any = None, normalise: bool = False, title: str = "confusion matrix"
+) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
     m = _as_array(matrix).astype(np.float64)
     shown = m / np.maximum(m.sum(1, keepdims=True), 1) if normalise else m
@@ -399,8 +508,15 @@ def confusion(matrix: Any, classes: Sequence[str], ax: Any = None, normalise: bo
     for i in range(len(classes)):
         for j in range(len(classes)):
             text = f"{shown[i, j]:.2f}" if normalise else f"{int(m[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if shown[i, j] > shown.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if shown[i, j] > shown.max() / 2 else "black",
+            )
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(len(classes)), classes, fontsize=7)
     ax.set(xlabel="predicted", ylabel="true", title=title)
@@ -417,8 +533,14 @@ def class_colours(dataset: Any, labels: Any = None) -> Any:
     """
     palette = np.asarray(dataset.palette, dtype=np.float64) / 255
     semantic = list(getattr(dataset, "semantic_classes", ()))
-    table = np.stack([palette[semantic.index(name)] if name in semantic and semantic.index(name) < len(palette)
-                      else INSTANCE_COLOURS[k % len(INSTANCE_COLOURS)] for k, name in enumerate(dataset.categories)])
+    table = np.stack(
+        [
+            palette[semantic.index(name)]
+            if name in semantic and semantic.index(name) < len(palette)
+            else INSTANCE_COLOURS[k % len(INSTANCE_COLOURS)]
+            for k, name in enumerate(dataset.categories)
+        ]
+    )
     if labels is None:
         return table
     return [table[int(k)] for k in _as_array(labels).reshape(-1)]
@@ -432,17 +554,42 @@ def five_tasks(image: Any, target: dict, dataset: Any, figsize: tuple[float, flo
     boxes, labels, masks = target["boxes"], target["labels"], target["masks"]
     main = int(np.argmax(_as_array(masks).reshape(len(masks), -1).sum(1))) if len(masks) else 0
     axes[0].imshow(img, interpolation="nearest")
-    axes[0].set_title(f"1 classification:\n\"{dataset.classes[target['label']]}\"", fontsize=9)
+    axes[0].set_title(f'1 classification:\n"{dataset.classes[target["label"]]}"', fontsize=9)
     colours = class_colours(dataset, labels)  # boxes in their class's colour, as in the semantic mask
-    show_boxes(img, _as_array(boxes)[main:main + 1], _as_array(labels)[main:main + 1],
-               class_names=dataset.categories, ax=axes[1], title="2 localisation:\none class + one box",
-               colours=colours[main:main + 1])
-    show_boxes(img, boxes, labels, class_names=dataset.categories, ax=axes[2],
-               title="3 detection:\nevery object, a box and a class", colours=colours)
-    show_semantic(img, target["semantic"], dataset.semantic_classes, dataset.palette, ax=axes[3],
-                  title="4 semantic segmentation:\na class for every pixel")
-    show_instances(img, masks, labels, dataset.categories, ax=axes[4],
-                   title="5 instance segmentation:\na mask and an ID per object")
+    show_boxes(
+        img,
+        _as_array(boxes)[main : main + 1],
+        _as_array(labels)[main : main + 1],
+        class_names=dataset.categories,
+        ax=axes[1],
+        title="2 localisation:\none class + one box",
+        colours=colours[main : main + 1],
+    )
+    show_boxes(
+        img,
+        boxes,
+        labels,
+        class_names=dataset.categories,
+        ax=axes[2],
+        title="3 detection:\nevery object, a box and a class",
+        colours=colours,
+    )
+    show_semantic(
+        img,
+        target["semantic"],
+        dataset.semantic_classes,
+        dataset.palette,
+        ax=axes[3],
+        title="4 semantic segmentation:\na class for every pixel",
+    )
+    show_instances(
+        img,
+        masks,
+        labels,
+        dataset.categories,
+        ax=axes[4],
+        title="5 instance segmentation:\na mask and an ID per object",
+    )
     for ax in axes:
         ax.axis("off")
     fig.tight_layout()
@@ -453,8 +600,9 @@ ERROR_COLOUR = (255, 0, 0)
 """Colour of wrongly classified pixels in error overlays (RGB 0..255)."""
 
 
-def error_overlay(image: Any, truth: Any, prediction: Any, alpha: float = 0.7,
-                  ignore_index: int | None = None) -> np.ndarray:
+def error_overlay(
+    image: Any, truth: Any, prediction: Any, alpha: float = 0.7, ignore_index: int | None = None
+) -> np.ndarray:
     """(H, W, 3) uint8: the image with every wrongly classified pixel tinted red.
 
     truth, prediction: (H, W) class indices; pixels whose truth is ``ignore_index`` never count
@@ -464,7 +612,9 @@ def error_overlay(image: Any, truth: Any, prediction: Any, alpha: float = 0.7,
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     truth, prediction = _as_array(truth).astype(np.int64), _as_array(prediction).astype(np.int64)
     if truth.shape != prediction.shape:
-        raise ValueError(f"truth and prediction must have the same (H, W) shape, got {truth.shape} and {prediction.shape}")
+        raise ValueError(
+            f"truth and prediction must have the same (H, W) shape, got {truth.shape} and {prediction.shape}"
+        )
     wrong = truth != prediction
     if ignore_index is not None:
         wrong &= truth != ignore_index
@@ -477,9 +627,13 @@ DIVIDER_COLOUR = "0.25"
 """The lines between side-by-side panels (truth | prediction): dark grey."""
 
 
-def add_dividers(fig: Figure, columns: Sequence[Sequence[Any]] | None = None,
-                 rows: Sequence[Sequence[Any]] | None = None, colour: Any = DIVIDER_COLOUR,
-                 linewidth: float = 1.5) -> list[Line2D]:
+def add_dividers(
+    fig: Figure,
+    columns: Sequence[Iterable[Any]] | None = None,
+    rows: Sequence[Iterable[Any]] | None = None,
+    colour: Any = DIVIDER_COLOUR,
+    linewidth: float = 1.5,
+) -> list[Line2D]:
     """Lines between side-by-side panels, halfway across each gap: vertical between ``columns``
     (the axes of each column, left to right), horizontal between ``rows`` (the axes of each row,
     top to bottom), e.g. ``add_dividers(fig, rows=[axes[0], axes[1]])`` under a row of
@@ -501,9 +655,17 @@ def add_dividers(fig: Figure, columns: Sequence[Sequence[Any]] | None = None,
     return lines
 
 
-def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], predictions: Sequence[Any],
-                              classes: Sequence[str], palette: Any, alpha: float = 0.6,
-                              size: float = 1.8, ignore_index: int | None = None, dividers: bool = True) -> Figure:
+def show_segmentation_results(
+    images: Sequence[Any],
+    truths: Sequence[Any],
+    predictions: Sequence[Any],
+    classes: Sequence[str],
+    palette: Any,
+    alpha: float = 0.6,
+    size: float = 1.8,
+    ignore_index: int | None = None,
+    dividers: bool = True,
+) -> Figure:
     """One row per sample: the image, the ground truth, the prediction, and the errors in red.
 
     images: (3, H, W) each; truths, predictions: (H, W) class indices each. Pixels whose truth is
@@ -515,18 +677,36 @@ def show_segmentation_results(images: Sequence[Any], truths: Sequence[Any], pred
     extra = 0.25 * (-(-len(classes) // columns) - 1)  # inches for the legend rows past the first
     fig, axes = plt.subplots(n, 4, figsize=(4 * size, n * size + 0.5 + extra), squeeze=False)
     for row, (image, truth, prediction) in enumerate(zip(images, truths, predictions)):
-        panels = [as_numpy_image(image), overlay(image, truth, palette, alpha), overlay(image, prediction, palette, alpha),
-                  error_overlay(image, truth, prediction, ignore_index=ignore_index)]
+        panels = [
+            as_numpy_image(image),
+            overlay(image, truth, palette, alpha),
+            overlay(image, prediction, palette, alpha),
+            error_overlay(image, truth, prediction, ignore_index=ignore_index),
+        ]
         labelled = _as_array(truth) != (-1 if ignore_index is None else ignore_index)
         wrong = float((_as_array(truth) != _as_array(prediction))[labelled].mean()) if labelled.any() else 0.0
         for col, (ax, panel) in enumerate(zip(axes[row], panels)):
             ax.imshow(panel, interpolation="nearest")
             ax.set_title(["image", "ground truth", "prediction", "errors (red)"][col] if row == 0 else "", fontsize=8)
             ax.axis("off")
-        axes[row, 3].text(0.03, 0.97, f"{wrong:.1%} wrong", transform=axes[row, 3].transAxes, fontsize=7, va="top",
-                          color="white", bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"})
-    fig.legend(handles=legend_handles(classes, palette), fontsize=7, loc="upper center", ncol=columns,
-               frameon=False, bbox_to_anchor=(0.5, 1.0))
+        axes[row, 3].text(
+            0.03,
+            0.97,
+            f"{wrong:.1%} wrong",
+            transform=axes[row, 3].transAxes,
+            fontsize=7,
+            va="top",
+            color="white",
+            bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "edgecolor": "none"},
+        )
+    fig.legend(
+        handles=legend_handles(classes, palette),
+        fontsize=7,
+        loc="upper center",
+        ncol=columns,
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
     fig.tight_layout(rect=(0, 0, 1, 1 - (0.35 + extra) / (n * size + 0.5 + extra)), h_pad=0.4, w_pad=0.8)
     if dividers:
         add_dividers(fig, columns=[axes[:, col] for col in range(4)])
@@ -541,8 +721,15 @@ def show_grids(grids: Sequence[Any], titles: Sequence[str], size: float = 1.6, f
         values = _as_array(grid).astype(np.float64)
         ax.imshow(values, cmap="Blues", vmin=min(values.min(), 0), vmax=max(values.max(), 1e-9))
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                    color="white" if v > values.max() / 2 and v > 0 else "black")
+            ax.text(
+                j,
+                i,
+                fmt.format(v),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if v > values.max() / 2 and v > 0 else "black",
+            )
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -550,15 +737,17 @@ def show_grids(grids: Sequence[Any], titles: Sequence[str], size: float = 1.6, f
     return fig
 
 
-def show_maps(maps: Any, titles: Sequence[str] | None = None, ncols: int = 8, size: float = 1.3,
-              cmap: str = "viridis") -> Figure:
+def show_maps(
+    maps: Any, titles: Sequence[str] | None = None, ncols: int = 8, size: float = 1.3, cmap: str = "viridis"
+) -> Figure:
     """A grid of single-channel maps (K, h, w), e.g. one layer's feature maps, each on its own colour scale."""
     maps = _as_array(maps)
     n = len(maps)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.25 * (titles is not None)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.25 * (titles is not None)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -569,8 +758,14 @@ def show_maps(maps: Any, titles: Sequence[str] | None = None, ncols: int = 8, si
     return fig
 
 
-def show_heatmaps(images: Sequence[Any], heatmaps: Any, titles: Sequence[str] | None = None, alpha: float = 0.8,
-                  size: float = 1.6, cmap: str = "jet") -> Figure:
+def show_heatmaps(
+    images: Sequence[Any],
+    heatmaps: Any,
+    titles: Sequence[str] | None = None,
+    alpha: float = 0.8,
+    size: float = 1.6,
+    cmap: str = "jet",
+) -> Figure:
     """Each image above its heatmap (H, W, values 0..1) laid over it, e.g. saliency or Grad-CAM.
 
     The heat is drawn more opaque where it is higher (up to ``alpha``), so cold regions show
@@ -598,9 +793,16 @@ TRUE_BOX_COLOUR, PREDICTED_BOX_COLOUR = "lime", "red"
 """Ground truth is drawn solid in lime, predictions dashed in red, in every localisation picture."""
 
 
-def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any = None,
-                       titles: Sequence[str] | None = None, title_colours: Sequence[str] | None = None,
-                       ncols: int = 6, size: float = 1.8, legend: bool = True) -> Figure:
+def show_localisations(
+    images: Sequence[Any],
+    true_boxes: Any,
+    pred_boxes: Any = None,
+    titles: Sequence[str] | None = None,
+    title_colours: Sequence[str] | None = None,
+    ncols: int = 6,
+    size: float = 1.8,
+    legend: bool = True,
+) -> Figure:
     """A grid of pictures, each with its true box (solid lime) and its predicted box (dashed red).
 
     true_boxes, pred_boxes: (N, 4) XYXY in pixels, one per picture (``pred_boxes=None``: the true
@@ -609,25 +811,41 @@ def show_localisations(images: Sequence[Any], true_boxes: Any, pred_boxes: Any =
     true_boxes = _as_array(true_boxes).reshape(-1, 4)
     pred_boxes = None if pred_boxes is None else _as_array(pred_boxes).reshape(-1, 4)
     if len(images) != len(true_boxes) or (pred_boxes is not None and len(pred_boxes) != len(images)):
-        raise ValueError(f"need one true and one predicted box per image: {len(images)} images, {len(true_boxes)} "
-                         f"true boxes, {'no' if pred_boxes is None else len(pred_boxes)} predicted boxes")
+        raise ValueError(
+            f"need one true and one predicted box per image: {len(images)} images, {len(true_boxes)} "
+            f"true boxes, {'no' if pred_boxes is None else len(pred_boxes)} predicted boxes"
+        )
     fig = show_images(images, titles, ncols=ncols, size=size, title_colours=title_colours)
-    for i, ax in enumerate(fig.axes[:len(images)]):
-        draw_boxes(ax, true_boxes[i:i + 1], colours=[TRUE_BOX_COLOUR])
+    for i, ax in enumerate(fig.axes[: len(images)]):
+        draw_boxes(ax, true_boxes[i : i + 1], colours=[TRUE_BOX_COLOUR])
         if pred_boxes is not None:
-            draw_boxes(ax, pred_boxes[i:i + 1], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
+            draw_boxes(ax, pred_boxes[i : i + 1], colours=[PREDICTED_BOX_COLOUR], linestyle="--")
     if pred_boxes is not None and legend:
-        fig.legend(handles=[box_handle(TRUE_BOX_COLOUR, "true box"),
-                            box_handle(PREDICTED_BOX_COLOUR, "predicted box", linestyle="--")],
-                   loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=7, frameon=False,
-                   handlelength=2.5)
+        fig.legend(
+            handles=[
+                box_handle(TRUE_BOX_COLOUR, "true box"),
+                box_handle(PREDICTED_BOX_COLOUR, "predicted box", linestyle="--"),
+            ],
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=2,
+            fontsize=7,
+            frameon=False,
+            handlelength=2.5,
+        )
     return fig
 
 
-def box_handle(colour: Any, label: str, linestyle: str = "-") -> Patch:
+def box_handle(colour: Any, label: str, linestyle: LineStyleType = "-") -> Patch:
     """A legend entry for boxes drawn by :func:`draw_boxes` in ``colour`` (outline included)."""
-    return Patch(facecolor="none", edgecolor=colour, linestyle=linestyle, linewidth=1.5, label=label,
-                 path_effects=_outline(1.5, colour, True))
+    return Patch(
+        facecolor="none",
+        edgecolor=colour,
+        linestyle=linestyle,
+        linewidth=1.5,
+        label=label,
+        path_effects=_outline(1.5, colour, True),
+    )
 
 
 def show_box_anatomy(image: Any, box: Any, ax: Any = None) -> Figure:
@@ -654,33 +872,54 @@ def show_box_anatomy(image: Any, box: Any, ax: Any = None) -> Figure:
     ax.text(cx - 0.5, y1 + 1.5, f"w = {x2 - x1:g}", ha="center", va="top", **dot)
     ax.annotate("", (x1 + 1, y2 - 0.5), (x1 + 1, y1 - 0.5), arrowprops={"arrowstyle": "<->", "color": "yellow"})
     ax.text(x1 + 1.5, cy - 0.5, f"h = {y2 - y1:g}", ha="left", va="center", **dot)
-    ax.set_title(f"XYXY ({x1:g}, {y1:g}, {x2:g}, {y2:g}) · XYWH ({x1:g}, {y1:g}, {x2 - x1:g}, {y2 - y1:g})\n"
-                 f"CXCYWH ({cx:g}, {cy:g}, {x2 - x1:g}, {y2 - y1:g})", fontsize=8)
+    ax.set_title(
+        f"XYXY ({x1:g}, {y1:g}, {x2:g}, {y2:g}) · XYWH ({x1:g}, {y1:g}, {x2 - x1:g}, {y2 - y1:g})\n"
+        f"CXCYWH ({cx:g}, {cy:g}, {x2 - x1:g}, {y2 - y1:g})",
+        fontsize=8,
+    )
     ax.axis("off")
     return fig
 
 
-OUTCOME_COLOURS = {"correct": "tab:green", "duplicate": "tab:orange", "wrong class": "tab:purple",
-                   "poor box": "tab:red", "background": "tab:red"}
+OUTCOME_COLOURS = {
+    "correct": "tab:green",
+    "duplicate": "tab:orange",
+    "wrong class": "tab:purple",
+    "poor box": "tab:red",
+    "background": "tab:red",
+}
 """The colour of each detection outcome (see ``cvlearn.metrics.detection.detection_outcomes``)."""
 
 
 MISSED_BOX_COLOUR = "white"
 """Ground-truth boxes no detection found are drawn dashed in white."""
 
+_OUTCOMES_KEY = "cvlearn-outcomes"
+"""The gid that marks a figure's outcome key, so that several panels add it only once."""
+
 
 def outcome_handles() -> list[Patch]:
     """The key to :func:`show_detection_outcomes`: one entry per outcome colour, then the missed boxes."""
-    return [box_handle(OUTCOME_COLOURS["correct"], "correct (true positive)"),
-            box_handle(OUTCOME_COLOURS["duplicate"], "duplicate"),
-            box_handle(OUTCOME_COLOURS["wrong class"], "wrong class"),
-            box_handle(OUTCOME_COLOURS["poor box"], "poor box or background"),
-            box_handle(MISSED_BOX_COLOUR, "missed (false negative)", linestyle="--")]
+    return [
+        box_handle(OUTCOME_COLOURS["correct"], "correct (true positive)"),
+        box_handle(OUTCOME_COLOURS["duplicate"], "duplicate"),
+        box_handle(OUTCOME_COLOURS["wrong class"], "wrong class"),
+        box_handle(OUTCOME_COLOURS["poor box"], "poor box or background"),
+        box_handle(MISSED_BOX_COLOUR, "missed (false negative)", linestyle="--"),
+    ]
 
 
-def show_detection_outcomes(image: Any, prediction: dict, target: dict, outcomes: Sequence[str], missed: Any,
-                            class_names: Sequence[str], ax: Any = None, title: str | None = None,
-                            legend: bool = True) -> Figure:
+def show_detection_outcomes(
+    image: Any,
+    prediction: dict,
+    target: dict,
+    outcomes: Sequence[str],
+    missed: Any,
+    class_names: Sequence[str],
+    ax: Any = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> Figure:
     """Detections coloured by outcome (green correct, orange duplicate, purple wrong class, red
     poor box or background) and the ground-truth boxes nobody found (dashed white).
 
@@ -692,22 +931,49 @@ def show_detection_outcomes(image: Any, prediction: dict, target: dict, outcomes
     ax.imshow(as_numpy_image(image), interpolation="nearest")
     missed = _as_array(missed).astype(bool).reshape(-1)
     gt_boxes, gt_labels = _as_array(target["boxes"]).reshape(-1, 4), _as_array(target["labels"]).reshape(-1)
-    draw_boxes(ax, gt_boxes[missed], gt_labels[missed], None, class_names,
-               colours=[MISSED_BOX_COLOUR] * int(missed.sum()), linestyle="--", linewidth=1.2)
-    draw_boxes(ax, prediction["boxes"], prediction["labels"], prediction["scores"], class_names,
-               colours=[OUTCOME_COLOURS[o] for o in outcomes])
+    draw_boxes(
+        ax,
+        gt_boxes[missed],
+        gt_labels[missed],
+        None,
+        class_names,
+        colours=[MISSED_BOX_COLOUR] * int(missed.sum()),
+        linestyle="--",
+        linewidth=1.2,
+    )
+    draw_boxes(
+        ax,
+        prediction["boxes"],
+        prediction["labels"],
+        prediction["scores"],
+        class_names,
+        colours=[OUTCOME_COLOURS[o] for o in outcomes],
+    )
     ax.set_title(title or "", fontsize=8)
     ax.axis("off")
-    if legend and not any(getattr(lg, "_cvlearn_outcomes", False) for lg in fig.legends):
-        key = fig.legend(handles=outcome_handles(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                         ncol=int(np.clip(fig.get_figwidth() // 1.6, 1, 5)),
-                         fontsize=7, frameon=False, handlelength=2.5)
-        key._cvlearn_outcomes = True
+    if legend and not any(lg.get_gid() == _OUTCOMES_KEY for lg in fig.legends):
+        key = fig.legend(
+            handles=outcome_handles(),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=int(np.clip(fig.get_figwidth() // 1.6, 1, 5)),
+            fontsize=7,
+            frameon=False,
+            handlelength=2.5,
+        )
+        key.set_gid(_OUTCOMES_KEY)
     return fig
 
 
-def show_grid(image: Any, stride: int, points: Any = None, anchors: Any = None, ax: Any = None,
-              title: str | None = None, point_colours: Any = None) -> Figure:
+def show_grid(
+    image: Any,
+    stride: int,
+    points: Any = None,
+    anchors: Any = None,
+    ax: Any = None,
+    title: str | None = None,
+    point_colours: Any = None,
+) -> Figure:
     """An image with a feature-map grid (a line every ``stride`` pixels), optional (P, 2) points
     (x, y) and optional (A, 4) XYXY anchor boxes drawn on top."""
     fig, ax = _axes(ax, (3.2, 3.2))
@@ -720,8 +986,15 @@ def show_grid(image: Any, stride: int, points: Any = None, anchors: Any = None, 
         ax.axhline(y - 0.5, color="white", lw=0.4, alpha=0.6)
     if points is not None:
         p = _as_array(points).reshape(-1, 2)
-        ax.scatter(p[:, 0] - 0.5, p[:, 1] - 0.5, s=6, c="yellow" if point_colours is None else point_colours,
-                   edgecolors="black", linewidths=0.3, zorder=3)
+        ax.scatter(
+            p[:, 0] - 0.5,
+            p[:, 1] - 0.5,
+            s=6,
+            c="yellow" if point_colours is None else point_colours,
+            edgecolors="black",
+            linewidths=0.3,
+            zorder=3,
+        )
     if anchors is not None:
         a = _as_array(anchors).reshape(-1, 4)
         draw_boxes(ax, a, colours=[INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)] for i in range(len(a))], linewidth=1)
@@ -731,8 +1004,9 @@ def show_grid(image: Any, stride: int, points: Any = None, anchors: Any = None, 
     return fig
 
 
-def _zoom_window(curves: Sequence[tuple[Any, Any]], interpolated: Sequence[Any] | None,
-                 zoom: Any) -> tuple[float, float, float, float]:
+def _zoom_window(
+    curves: Sequence[tuple[Any, Any]], interpolated: Sequence[Any] | None, zoom: Any
+) -> tuple[float, float, float, float]:
     """(recall from, recall to, precision from, precision to) of the zoomed view."""
     if zoom is not True:
         x0, x1, y0, y1 = (float(v) for v in zoom)
@@ -750,9 +1024,15 @@ def _zoom_window(curves: Sequence[tuple[Any, Any]], interpolated: Sequence[Any] 
     return min(np.floor(first * 10) / 10, 0.8), 1.005, 0.9, 1.004
 
 
-def plot_precision_recall(curves: Sequence[tuple[Any, Any]], labels: Sequence[str],
-                          interpolated: Sequence[Any] | None = None, ax: Any = None,
-                          title: str = "precision-recall", zoom: Any = False, fill: bool | None = None) -> Figure:
+def plot_precision_recall(
+    curves: Sequence[tuple[Any, Any]],
+    labels: Sequence[str],
+    interpolated: Sequence[Any] | None = None,
+    ax: Any = None,
+    title: str = "precision-recall",
+    zoom: Any = False,
+    fill: bool | None = None,
+) -> Figure:
     """Precision-recall curves: ``curves[i] = (precision, recall)`` drawn as a thin line; with
     ``interpolated[i]`` (101 precisions at recall 0, 0.01, ..., 1) also their COCO envelope, a
     thicker step line in the same colour (whose mean is the AP).
@@ -772,19 +1052,33 @@ def plot_precision_recall(curves: Sequence[tuple[Any, Any]], labels: Sequence[st
     for target in targets:
         for i, ((precision, recall), label) in enumerate(zip(curves, labels)):
             colour = INSTANCE_COLOURS[i % len(INSTANCE_COLOURS)]
-            target.plot(_as_array(recall), _as_array(precision), color=colour, lw=0.9, alpha=0.8,
-                        label=f"{label} (raw)" if interpolated is not None else label)
+            target.plot(
+                _as_array(recall),
+                _as_array(precision),
+                color=colour,
+                lw=0.9,
+                alpha=0.8,
+                label=f"{label} (raw)" if interpolated is not None else label,
+            )
             if interpolated is not None:
                 steps = np.linspace(0, 1, len(interpolated[i]))
                 envelope = _as_array(interpolated[i])
-                target.step(steps, envelope, where="post", color=colour, lw=1.8, alpha=0.9,
-                            linestyle=["-", "--", ":", "-."][i % 4], label=f"{label} (envelope)")
+                target.step(
+                    steps,
+                    envelope,
+                    where="post",
+                    color=colour,
+                    lw=1.8,
+                    alpha=0.9,
+                    linestyle=["-", "--", ":", "-."][i % 4],
+                    label=f"{label} (envelope)",
+                )
                 if fill:
                     target.fill_between(steps, envelope, step="post", color=colour, alpha=0.15, lw=0)
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.02), title=title)
     handles, names = ax.get_legend_handles_labels()
     if interpolated is not None:  # one entry per curve: its envelope's style names it
-        handles, names = handles[1::2], [n[:-len(" (envelope)")] for n in names[1::2]]
+        handles, names = handles[1::2], [n[: -len(" (envelope)")] for n in names[1::2]]
     ax.legend(handles, names, fontsize=7, loc="lower left")
     if inset is not None:
         x0, x1, y0, y1 = _zoom_window(curves, interpolated, zoom)

@@ -8,9 +8,9 @@ bar: a low score there is expected, not a failure.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
-__all__ = ["Bar", "scorecard", "print_scorecard"]
+__all__ = ["Bar", "print_scorecard", "scorecard"]
 
 Bar = tuple[str, float]
 """A promise: ``(">=", 0.97)`` or ``("<=", 90)``."""
@@ -44,8 +44,9 @@ def scorecard(data: str, rows: Sequence[tuple[str, float, str, Bar | None]], toy
     reference and nothing is marked.
     """
     toy = data.startswith("toy") if toy is None else toy
-    heading = f"scorecard: {data}, " + ("bars for the toy world" if toy else
-                                        "real photos: the toy world's bars do not apply")
+    heading = f"scorecard: {data}, " + (
+        "bars for the toy world" if toy else "real photos: the toy world's bars do not apply"
+    )
     width = max(len(r[0]) for r in rows) if rows else 0
     lines = [heading, f"{'':{width}s} {'achieved':>10s}   {'bar':>9s}"]
     for name, value, fmt, bar in rows:

@@ -11,13 +11,15 @@ here to play offline).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import psutil
@@ -47,14 +49,12 @@ def _tree_rss(process: psutil.Process) -> int:
     """Resident bytes of a process and all its descendants (those still alive)."""
     total = 0
     for p in (process, *process.children(recursive=True)):
-        try:
+        with contextlib.suppress(psutil.Error):  # it ended between listing and reading
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
-def run_watching_memory(args: Sequence[str], interval: float = 0.2, **popen: object) -> tuple[int, str, float]:
+def run_watching_memory(args: Sequence[str], interval: float = 0.2, **popen: Any) -> tuple[int, str, float]:
     """Run a command to its end, sampling the memory of its whole process tree.
 
     Returns ``(exit code, stdout and stderr together, peak MiB of the tree)``. Sampling every
@@ -62,13 +62,11 @@ def run_watching_memory(args: Sequence[str], interval: float = 0.2, **popen: obj
     dataset held for minutes) is not such a spike.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
-        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, text=True, **popen)  # type: ignore[call-overload]
+        proc = subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT, text=True, **popen)
         watched, peak = psutil.Process(proc.pid), 0
         while proc.poll() is None:
-            try:
+            with contextlib.suppress(psutil.Error):
                 peak = max(peak, _tree_rss(watched))
-            except psutil.Error:
-                pass
             time.sleep(interval)
         log.seek(0)
         return proc.returncode, log.read(), peak / _MIB

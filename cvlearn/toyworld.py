@@ -19,9 +19,10 @@ Every class of the world, its colour and the datasets that use it are listed onc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Callable, ClassVar, Sequence
+from functools import cache, lru_cache
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -121,8 +122,10 @@ class Rendered:
 # Drawing primitives: two layers (colour and id) drawn in lockstep at high resolution
 # --------------------------------------------------------------------------------------------
 
-_CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 28, endpoint=False)),
-                    np.sin(np.linspace(0, 2 * np.pi, 28, endpoint=False))], axis=1)
+_CIRCLE = np.stack(
+    [np.cos(np.linspace(0, 2 * np.pi, 28, endpoint=False)), np.sin(np.linspace(0, 2 * np.pi, 28, endpoint=False))],
+    axis=1,
+)
 
 
 class _Canvas:
@@ -158,10 +161,10 @@ class _Canvas:
     def area(self, ident: int, around: Thing) -> int:
         """High-resolution pixels showing ``ident`` near ``around`` (within one object size of its centre)."""
         cx, cy, r = around.x * self.side, around.y * self.side, around.scale * self.side
-        box = [int(min(max(v, 0), self.side)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1)]
-        if box[2] <= box[0] or box[3] <= box[1]:
+        x0, y0, x1, y1 = (int(min(max(v, 0), self.side)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1))
+        if x1 <= x0 or y1 <= y0:
             return 0
-        return self.image.crop(box).getchannel(3).histogram()[ident]
+        return self.image.crop((x0, y0, x1, y1)).getchannel(3).histogram()[ident]
 
     def downsample(self, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """The finished canvas at ``size``: what the camera sees, and what is where.
@@ -172,7 +175,7 @@ class _Canvas:
         step = self.side // size
         rgb = np.asarray(self.image.reduce(step))[..., :3]
         id_layer = self.image.getchannel(3)
-        ids = np.asarray(id_layer)[step // 2::step, step // 2::step]
+        ids = np.asarray(id_layer)[step // 2 :: step, step // 2 :: step]
         return rgb, ids, id_layer.histogram()
 
 
@@ -212,8 +215,9 @@ class _Pose:
         """
         cos, sin = (math.cos(math.radians(angle)), math.sin(math.radians(angle))) if angle else (1.0, 0.0)
         a, b, c, d = self.a, self.b, self.c, self.d
-        matrix = np.array([[(a * cos + b * sin) * rx, (b * cos - a * sin) * ry],
-                           [(c * cos + d * sin) * rx, (d * cos - c * sin) * ry]])
+        matrix = np.array(
+            [[(a * cos + b * sin) * rx, (b * cos - a * sin) * ry], [(c * cos + d * sin) * rx, (d * cos - c * sin) * ry]]
+        )
         shift = (a * cx + b * cy + self.ox, c * cx + d * cy + self.oy)
         return (_CIRCLE @ matrix.T + shift).ravel().tolist()
 
@@ -234,16 +238,27 @@ def _rect(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float
 def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     """Darken (factor < 1) or lighten (factor > 1, towards white) a colour."""
     if factor <= 1:
-        return tuple([int(v * factor) for v in colour])
-    return tuple([min(255, int(v + (255 - v) * (factor - 1))) for v in colour])
+        r, g, b = (int(v * factor) for v in colour)
+    else:
+        r, g, b = (min(255, int(v + (255 - v) * (factor - 1))) for v in colour)
+    return r, g, b
 
 
 # --------------------------------------------------------------------------------------------
 # How each kind of object is drawn (facing +x, centred on the origin, about 1 unit long)
 # --------------------------------------------------------------------------------------------
 
-def _draw_legs(cv: _Canvas, pose: _Pose, xs: list[float], top: float, bottom: float, width: float,
-               colour: tuple[int, int, int], ident: int) -> None:
+
+def _draw_legs(
+    cv: _Canvas,
+    pose: _Pose,
+    xs: list[float],
+    top: float,
+    bottom: float,
+    width: float,
+    colour: tuple[int, int, int],
+    ident: int,
+) -> None:
     for x in xs:
         cv.polygon(pose(_rect(x - width / 2, top, x + width / 2, bottom)), colour, ident)
 
@@ -290,16 +305,13 @@ def _draw_dog(cv: _Canvas, t: Thing, ident: int) -> None:
     snout = t.style["snout"]
     cv.polygon(pose.ellipse(hx, hy, hr * 1.05, hr), coat, ident)
     mx = hx + hr * (0.7 + 0.55 * snout)
-    cv.polygon(pose.ellipse(mx, hy + 0.3 * hr, 0.75 * snout * hr + 0.35 * hr, 0.5 * hr),
-               _shade(coat, 1.15), ident)
-    cv.polygon(pose.ellipse(mx + (0.7 * snout + 0.3) * hr, hy + 0.18 * hr, 0.26 * hr, 0.22 * hr),
-               (20, 18, 18), ident)
+    cv.polygon(pose.ellipse(mx, hy + 0.3 * hr, 0.75 * snout * hr + 0.35 * hr, 0.5 * hr), _shade(coat, 1.15), ident)
+    cv.polygon(pose.ellipse(mx + (0.7 * snout + 0.3) * hr, hy + 0.18 * hr, 0.26 * hr, 0.22 * hr), (20, 18, 18), ident)
     if t.style["tongue"]:
         cv.polygon(pose.ellipse(mx + 0.1 * hr, hy + 0.85 * hr, 0.2 * hr, 0.25 * hr), (225, 90, 110), ident)
     cv.disc(pose.point(hx + 0.3 * hr, hy - 0.25 * hr), 0.16 * hr * pose.unit, (25, 20, 15), ident)
     ear = t.style["ear"]
-    cv.polygon(pose.ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15),
-               ear_colour, ident)
+    cv.polygon(pose.ellipse(hx - 0.45 * hr, hy + 0.35 * hr, 0.38 * hr, (0.8 + 0.5 * ear) * hr, 15), ear_colour, ident)
 
 
 def _draw_apple(cv: _Canvas, t: Thing, ident: int) -> None:
@@ -380,8 +392,14 @@ def _draw_box(cv: _Canvas, t: Thing, ident: int) -> None:
 
 
 _DRAW: dict[str, Callable[[_Canvas, Thing, int], None]] = {
-    "cat": _draw_cat, "dog": _draw_dog, "apple": _draw_apple, "orange": _draw_orange,
-    "sheep": _draw_sheep, "pen": _draw_pen, "blob": _draw_blob, "box": _draw_box,
+    "cat": _draw_cat,
+    "dog": _draw_dog,
+    "apple": _draw_apple,
+    "orange": _draw_orange,
+    "sheep": _draw_sheep,
+    "pen": _draw_pen,
+    "blob": _draw_blob,
+    "box": _draw_box,
 }
 
 
@@ -413,15 +431,21 @@ def _noise_bank(size: int) -> dict[str, np.ndarray]:
 
     def smooth(cells: int) -> np.ndarray:
         grid = Image.fromarray(rng.standard_normal((2 * cells + 1, 2 * cells + 1)).astype(np.float32), mode="F")
-        return np.asarray(grid.resize((side, side), Image.BILINEAR), dtype=np.float32)
+        return np.asarray(grid.resize((side, side), Image.Resampling.BILINEAR), dtype=np.float32)
 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    return {"coarse": smooth(3), "medium": smooth(4), "fine": smooth(10),
-            "white": rng.standard_normal((side, side, 4)).astype(np.float32), "yy": yy, "xx": xx}
+    return {
+        "coarse": smooth(3),
+        "medium": smooth(4),
+        "fine": smooth(10),
+        "white": rng.standard_normal((side, side, 4)).astype(np.float32),
+        "yy": yy,
+        "xx": xx,
+    }
 
 
 def _crop(field: np.ndarray, offset: list[int], size: int) -> np.ndarray:
-    return field[offset[0]:offset[0] + size, offset[1]:offset[1] + size]
+    return field[offset[0] : offset[0] + size, offset[1] : offset[1] + size]
 
 
 def _texture(stuff: np.ndarray, layout: dict, offsets: list[list[int]], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -472,7 +496,7 @@ def render(scene: Scene) -> Rendered:
 
     rgb, ids, counts = cv.downsample(size)
     n = len(scene.things)
-    visible_hi = np.array(counts[_INSTANCE_BASE:_INSTANCE_BASE + n])
+    visible_hi = np.array(counts[_INSTANCE_BASE : _INSTANCE_BASE + n])
     # Nothing is drawn over the last layer, so all of it that was drawn is still in view.
     full_area = np.where(full_area < 0, visible_hi, full_area)
     visible_fraction = visible_hi / np.maximum(full_area, 1)
@@ -480,7 +504,7 @@ def render(scene: Scene) -> Rendered:
     # Look-up tables from the id layer to the annotations: stuff ids name a stuff class,
     # object ids an instance (and through it the object's class).
     to_instance = np.zeros(256, dtype=np.uint8)
-    to_instance[_INSTANCE_BASE:_INSTANCE_BASE + n] = np.arange(1, n + 1)
+    to_instance[_INSTANCE_BASE : _INSTANCE_BASE + n] = np.arange(1, n + 1)
     to_semantic = _stuff_to_semantic(spec.semantic_classes).copy()
     for k, t in enumerate(scene.things):
         to_semantic[_INSTANCE_BASE + k] = spec.semantic_classes.index(t.kind)
@@ -493,16 +517,23 @@ def render(scene: Scene) -> Rendered:
 
     labels = np.array([spec.categories.index(t.kind) for t in scene.things], dtype=np.int64)
     boxes = boxes_from_instances(instances, len(scene.things))
-    return Rendered(image=image, instances=instances, semantic=semantic, labels=labels, boxes=boxes,
-                    label=_main_label(spec, scene, instances), visible_fraction=visible_fraction)
+    return Rendered(
+        image=image,
+        instances=instances,
+        semantic=semantic,
+        labels=labels,
+        boxes=boxes,
+        label=_main_label(spec, scene, instances),
+        visible_fraction=visible_fraction,
+    )
 
 
 _ID_TO_STUFF = np.full(256, -1, dtype=np.int64)
-_ID_TO_STUFF[1:len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
+_ID_TO_STUFF[1 : len(STUFF_CLASSES) + 1] = np.arange(len(STUFF_CLASSES))
 """Id layer value -> index into :data:`STUFF_CLASSES` (-1 for objects and unused ids)."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stuff_to_semantic(classes: tuple[str, ...]) -> np.ndarray:
     """(256,) uint8: the index into ``classes`` (a dataset's semantic classes) of each stuff id
     (0 for everything else). Keyed by the classes, not the dataset's name, so that a spec
@@ -527,7 +558,7 @@ def boxes_from_instances(instances: np.ndarray, count: int) -> np.ndarray:
     return (boxes * rows.any(1)[:, None]).astype(np.float32)
 
 
-def _main_label(spec: "ToySpec", scene: Scene, instances: np.ndarray) -> int:
+def _main_label(spec: ToySpec, scene: Scene, instances: np.ndarray) -> int:
     """The class of the object with the most visible pixels (0-based into ``spec.classes``)."""
     if not scene.things:
         return 0
@@ -539,8 +570,16 @@ def _main_label(spec: "ToySpec", scene: Scene, instances: np.ndarray) -> int:
 # Scene samplers: what each dataset draws
 # --------------------------------------------------------------------------------------------
 
-COATS = [(222, 140, 60), (125, 82, 50), (42, 38, 38), (236, 230, 218), (150, 150, 152),
-         (214, 190, 140), (92, 62, 40), (180, 120, 80)]
+COATS = [
+    (222, 140, 60),
+    (125, 82, 50),
+    (42, 38, 38),
+    (236, 230, 218),
+    (150, 150, 152),
+    (214, 190, 140),
+    (92, 62, 40),
+    (180, 120, 80),
+]
 """Coat colours shared by cats and dogs, so colour never gives the class away."""
 
 WALLS = [(200, 190, 170), (170, 180, 195), (215, 205, 185), (150, 160, 150), (190, 170, 175), (120, 110, 100)]
@@ -553,7 +592,8 @@ def _pick(rng: np.random.Generator, options: list) -> tuple:
 
 
 def _jitter(rng: np.random.Generator, colour: tuple[int, int, int], amount: float = 18) -> tuple[int, int, int]:
-    return tuple([int(min(255.0, max(0.0, c + d))) for c, d in zip(colour, rng.normal(0, amount, 3).tolist())])
+    r, g, b = (int(min(255.0, max(0.0, c + d))) for c, d in zip(colour, rng.normal(0, amount, 3).tolist()))
+    return r, g, b
 
 
 def _texture_offsets(rng: np.random.Generator, size: int) -> list[list[int]]:
@@ -563,16 +603,22 @@ def _texture_offsets(rng: np.random.Generator, size: int) -> list[list[int]]:
 
 def _photo(rng: np.random.Generator) -> dict:
     """Camera settings: contrast, brightness and sensor noise."""
-    return {"contrast": float(rng.uniform(0.8, 1.15)), "brightness": float(rng.uniform(-20, 20)),
-            "noise": float(rng.uniform(1.0, 7.0))}
+    return {
+        "contrast": float(rng.uniform(0.8, 1.15)),
+        "brightness": float(rng.uniform(-20, 20)),
+        "noise": float(rng.uniform(1.0, 7.0)),
+    }
 
 
-def _horizon_layout(rng: np.random.Generator, top: str, bottom: str, top_colour, bottom_colour,
-                    lo: float, hi: float) -> list:
+def _horizon_layout(
+    rng: np.random.Generator, top: str, bottom: str, top_colour, bottom_colour, lo: float, hi: float
+) -> list:
     """Two regions split by a slightly tilted line at a height between ``lo`` and ``hi``."""
     y0, y1 = rng.uniform(lo, hi, 2)
-    return [(top, top_colour, [(0, 0), (1, 0), (1, 1), (0, 1)]),
-            (bottom, bottom_colour, [(0, y0), (1, y1), (1, 1), (0, 1)])]
+    return [
+        (top, top_colour, [(0, 0), (1, 0), (1, 1), (0, 1)]),
+        (bottom, bottom_colour, [(0, y0), (1, y1), (1, 1), (0, 1)]),
+    ]
 
 
 _BLOB_LOW = np.array([-0.3, -0.2, 0.2, 0.8])
@@ -580,17 +626,22 @@ _BLOB_SPAN = np.array([0.6, 0.4, 0.15, 0.35])
 """Circles of a clustered blob: x, y and radius in blob units, and shade, from LOW to LOW + SPAN."""
 
 
-def _blob_distractor(rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool,
-                     n: int = 1, squash: float = 1.0) -> Thing:
+def _blob_distractor(
+    rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool, n: int = 1, squash: float = 1.0
+) -> Thing:
     circles = [(0.0, 0.0, 0.5, 1.0)] if n == 1 else (rng.random((n, 4)) * _BLOB_SPAN + _BLOB_LOW).tolist()
     return Thing("blob", x, y, scale, colour=colour, style={"circles": circles, "over": over, "squash": squash})
 
 
-def _box_distractor(rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool,
-                    aspect: float, stripes: int = 0) -> Thing:
-    style = {"half": (0.5, 0.5 * aspect), "over": over,
-             "stripes": [float(v) for v in np.linspace(-0.4 * aspect, 0.4 * aspect, stripes)] if stripes else [],
-             "stripe_colour": (150, 170, 210)}
+def _box_distractor(
+    rng: np.random.Generator, x: float, y: float, scale: float, colour, over: bool, aspect: float, stripes: int = 0
+) -> Thing:
+    style = {
+        "half": (0.5, 0.5 * aspect),
+        "over": over,
+        "stripes": [float(v) for v in np.linspace(-0.4 * aspect, 0.4 * aspect, stripes)] if stripes else [],
+        "stripe_colour": (150, 170, 210),
+    }
     return Thing("box", x, y, scale, angle=float(rng.uniform(0, 180)), colour=colour, style=style)
 
 
@@ -598,44 +649,80 @@ def _pet(rng: np.random.Generator, kind: str) -> Thing:
     coat = _jitter(rng, _pick(rng, COATS), 12)
     patch = _jitter(rng, _pick(rng, COATS), 12)
     flip = bool(rng.random() < 0.5)
-    style = {"patch": patch, "has_patch": bool(rng.random() < 0.4), "leg": float(rng.uniform(0.0, 0.1)),
-             "girth": float(rng.uniform(0.85, 1.2)), "head": float(rng.uniform(0.9, 1.2)),
-             "ear": float(rng.uniform(0.7, 1.3))}
+    style = {
+        "patch": patch,
+        "has_patch": bool(rng.random() < 0.4),
+        "leg": float(rng.uniform(0.0, 0.1)),
+        "girth": float(rng.uniform(0.85, 1.2)),
+        "head": float(rng.uniform(0.9, 1.2)),
+        "ear": float(rng.uniform(0.7, 1.3)),
+    }
     if kind == "cat":
         style["tail"] = [(-0.42, -0.02), (-0.6, -0.12), (-0.66, -0.3), (-0.6 + rng.uniform(-0.1, 0.1), -0.45)]
     else:
         wag = rng.uniform(-0.25, 0.1)
         style["tail"] = [(-0.42, -0.02), (-0.58, wag - 0.05), (-0.68, wag - 0.12)]
-        style.update(snout=float(rng.uniform(0.7, 1.3)), tongue=bool(rng.random() < 0.4),
-                     ear_colour=_shade(patch if rng.random() < 0.5 else coat, 0.75))
+        style.update(
+            snout=float(rng.uniform(0.7, 1.3)),
+            tongue=bool(rng.random() < 0.4),
+            ear_colour=_shade(patch if rng.random() < 0.5 else coat, 0.75),
+        )
     scale = float(rng.uniform(0.4, 0.62))
     # Keep the animal (about 1.5 x 1 units) in the frame, give or take a paw.
     x = float(rng.uniform(0.72 * scale - 0.05, 1.05 - 0.72 * scale))
     y = float(rng.uniform(0.55 * scale, 1.0 - 0.45 * scale))
-    return Thing(kind, x, y, scale,
-                 angle=float(rng.uniform(-20, 20)), flip=flip, colour=coat, style=style)
+    return Thing(kind, x, y, scale, angle=float(rng.uniform(-20, 20)), flip=flip, colour=coat, style=style)
 
 
 def sample_pets(rng: np.random.Generator, size: int) -> Scene:
     """One cat or dog, indoors (wall and floor) or outdoors (sky and grass), with toys."""
     if rng.random() < 0.5:
-        regions = _horizon_layout(rng, "sky", "grass", _jitter(rng, (150, 195, 235)),
-                                  _jitter(rng, (90, 150, 60)), 0.3, 0.6)
+        regions = _horizon_layout(
+            rng, "sky", "grass", _jitter(rng, (150, 195, 235)), _jitter(rng, (90, 150, 60)), 0.3, 0.6
+        )
     else:
-        regions = _horizon_layout(rng, "background", "background", _jitter(rng, _pick(rng, WALLS)),
-                                  _jitter(rng, _pick(rng, WOODS)), 0.45, 0.75)
+        regions = _horizon_layout(
+            rng,
+            "background",
+            "background",
+            _jitter(rng, _pick(rng, WALLS)),
+            _jitter(rng, _pick(rng, WOODS)),
+            0.45,
+            0.75,
+        )
     kind = "cat" if rng.random() < 0.5 else "dog"
     distractors = []
     for _ in range(int(rng.integers(0, 3))):
         over = bool(rng.random() < 0.3)
-        distractors.append(_blob_distractor(rng, float(rng.uniform(0.05, 0.95)), float(rng.uniform(0.5, 0.95)),
-                                            float(rng.uniform(0.1, 0.2)), _pick(rng, BRIGHT), over))
-    return Scene("toy-pets", size, {"regions": regions, **_photo(rng)}, [_pet(rng, kind)], distractors,
-                 _texture_offsets(rng, size))
+        distractors.append(
+            _blob_distractor(
+                rng,
+                float(rng.uniform(0.05, 0.95)),
+                float(rng.uniform(0.5, 0.95)),
+                float(rng.uniform(0.1, 0.2)),
+                _pick(rng, BRIGHT),
+                over,
+            )
+        )
+    return Scene(
+        "toy-pets",
+        size,
+        {"regions": regions, **_photo(rng)},
+        [_pet(rng, kind)],
+        distractors,
+        _texture_offsets(rng, size),
+    )
 
 
-def _place(rng: np.random.Generator, others: list[Thing], scale: float, xs: tuple[float, float],
-           ys: tuple[float, float], radius: float, tries: int = 8) -> tuple[float, float]:
+def _place(
+    rng: np.random.Generator,
+    others: list[Thing],
+    scale: float,
+    xs: tuple[float, float],
+    ys: tuple[float, float],
+    radius: float,
+    tries: int = 8,
+) -> tuple[float, float]:
     """A random centre in the box ``xs`` × ``ys`` that does not bury, or get buried by, ``others``.
 
     Objects may overlap, but centres stay at least 0.6 of the two radii apart (radius = ``radius``
@@ -651,10 +738,11 @@ def _place(rng: np.random.Generator, others: list[Thing], scale: float, xs: tupl
 
 def _fruit(rng: np.random.Generator, kind: str, x: float, y: float, scale: float) -> Thing:
     if kind == "apple":
-        colour = _jitter(rng, _pick(rng, [(200, 30, 35), (150, 25, 35), (125, 185, 60), (225, 195, 70),
-                                           (215, 80, 40)]), 12)
+        colour = _jitter(
+            rng, _pick(rng, [(200, 30, 35), (150, 25, 35), (125, 185, 60), (225, 195, 70), (215, 80, 40)]), 12
+        )
         blush = _jitter(rng, (190, 40, 40)) if rng.random() < 0.3 else None
-        style = {"leaf": bool(rng.random() < 0.6), "blush": blush}
+        style: dict[str, object] = {"leaf": bool(rng.random() < 0.6), "blush": blush}
         angle = float(rng.uniform(-30, 30))
     else:
         colour = _jitter(rng, _pick(rng, [(245, 150, 30), (235, 125, 20), (250, 175, 45), (235, 190, 50)]), 10)
@@ -667,19 +755,42 @@ def _fruit(rng: np.random.Generator, kind: str, x: float, y: float, scale: float
 
 def sample_fruit(rng: np.random.Generator, size: int) -> Scene:
     """One to six apples and oranges on a table, some overlapping, with plates and napkins."""
-    regions = _horizon_layout(rng, "background", "table", _jitter(rng, _pick(rng, WALLS)),
-                              _jitter(rng, _pick(rng, WOODS)), -0.1, 0.3)
-    layout = {"regions": regions, "grain": float(rng.uniform(0.0, 0.12)), "grain_angle": float(rng.uniform(-0.3, 0.3)),
-              "grain_freq": float(rng.uniform(25, 60)), **_photo(rng)}
+    regions = _horizon_layout(
+        rng, "background", "table", _jitter(rng, _pick(rng, WALLS)), _jitter(rng, _pick(rng, WOODS)), -0.1, 0.3
+    )
+    layout = {
+        "regions": regions,
+        "grain": float(rng.uniform(0.0, 0.12)),
+        "grain_angle": float(rng.uniform(-0.3, 0.3)),
+        "grain_freq": float(rng.uniform(25, 60)),
+        **_photo(rng),
+    }
     distractors = []
     for _ in range(int(rng.integers(0, 3))):
         if rng.random() < 0.5:
-            distractors.append(_blob_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.3, 0.9)),
-                                                float(rng.uniform(0.3, 0.5)), _jitter(rng, (235, 235, 230), 8),
-                                                False, squash=float(rng.uniform(0.6, 1.0))))
+            distractors.append(
+                _blob_distractor(
+                    rng,
+                    float(rng.uniform(0.1, 0.9)),
+                    float(rng.uniform(0.3, 0.9)),
+                    float(rng.uniform(0.3, 0.5)),
+                    _jitter(rng, (235, 235, 230), 8),
+                    False,
+                    squash=float(rng.uniform(0.6, 1.0)),
+                )
+            )
         else:
-            distractors.append(_box_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.3, 0.9)),
-                                               float(rng.uniform(0.25, 0.4)), _pick(rng, BRIGHT), False, 0.8))
+            distractors.append(
+                _box_distractor(
+                    rng,
+                    float(rng.uniform(0.1, 0.9)),
+                    float(rng.uniform(0.3, 0.9)),
+                    float(rng.uniform(0.25, 0.4)),
+                    _pick(rng, BRIGHT),
+                    False,
+                    0.8,
+                )
+            )
     things: list[Thing] = []
     for _ in range(int(rng.integers(1, 7))):
         kind = "apple" if rng.random() < 0.5 else "orange"
@@ -699,11 +810,22 @@ def _sheep(rng: np.random.Generator, x: float, y: float, scale: float) -> Thing:
     n = int(rng.integers(6, 10))
     tufts = (rng.random((n, 4)) * _WOOL_SPAN + _WOOL_LOW).round(4).tolist()
     wool = sorted(tufts + [[-0.2, -0.02, 0.2, 1.0], [0.12, -0.02, 0.2, 1.0]], key=lambda tuft: tuft[1])  # back first
-    style = {"wool": wool, "head_colour": _jitter(rng, _pick(rng, [(30, 28, 28), (55, 40, 32), (75, 70, 65)]), 6),
-             "head_drop": float(rng.uniform(-0.05, 0.1))}
+    style = {
+        "wool": wool,
+        "head_colour": _jitter(rng, _pick(rng, [(30, 28, 28), (55, 40, 32), (75, 70, 65)]), 6),
+        "head_drop": float(rng.uniform(-0.05, 0.1)),
+    }
     colour = _jitter(rng, _pick(rng, [(238, 236, 228), (222, 214, 196), (205, 203, 198)]), 6)
-    return Thing("sheep", x, y, scale, angle=float(rng.uniform(-10, 10)), flip=bool(rng.random() < 0.5),
-                 colour=colour, style=style)
+    return Thing(
+        "sheep",
+        x,
+        y,
+        scale,
+        angle=float(rng.uniform(-10, 10)),
+        flip=bool(rng.random() < 0.5),
+        colour=colour,
+        style=style,
+    )
 
 
 def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
@@ -711,28 +833,57 @@ def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
     horizon = rng.uniform(0.15, 0.4, 2).tolist()  # where the grass meets the sky, left and right
     sky = ("sky", _jitter(rng, (135, 185, 235)), [(0, 0), (1, 0), (1, 1), (0, 1)])
     grass = ("grass", _jitter(rng, (95, 155, 60)), [(0, horizon[0]), (1, horizon[1]), (1, 1), (0, 1)])
-    hill = ("background", _jitter(rng, (70, 100, 80)),
-            [(0, horizon[0] + 0.01), (0, horizon[0] - 0.08), (0.4, (horizon[0] + horizon[1]) / 2 - rng.uniform(0.02, 0.1)),
-             (1, horizon[1] - 0.05), (1, horizon[1] + 0.01)])
+    hill = (
+        "background",
+        _jitter(rng, (70, 100, 80)),
+        [
+            (0, horizon[0] + 0.01),
+            (0, horizon[0] - 0.08),
+            (0.4, (horizon[0] + horizon[1]) / 2 - rng.uniform(0.02, 0.1)),
+            (1, horizon[1] - 0.05),
+            (1, horizon[1] + 0.01),
+        ],
+    )
     top, width, slope = rng.uniform(0.5, 0.8), rng.uniform(0.12, 0.22), rng.uniform(-0.15, 0.15)
     road_colour = _jitter(rng, _pick(rng, [(105, 105, 110), (80, 80, 85), (150, 130, 105)]), 8)
     road = ("road", road_colour, [(0, top), (1, top + slope), (1, top + slope + width * 1.3), (0, top + width)])
     mid = top + width * 0.55
-    dashes = [("road", (235, 225, 190), [(x, mid + slope * x - 0.008), (x + 0.1, mid + slope * (x + 0.1) - 0.008),
-                                         (x + 0.1, mid + slope * (x + 0.1) + 0.008), (x, mid + slope * x + 0.008)])
-              for x in np.arange(rng.uniform(0, 0.2), 1, 0.22)]
-    clouds = [("sky", (245, 245, 250), _ellipse(cx, cy, rx, 0.03).tolist())
-              for cx, cy, rx in zip(rng.uniform(0, 1, 2), rng.uniform(0.03, 0.1, 2), rng.uniform(0.06, 0.14, 2))]
+    dashes = [
+        (
+            "road",
+            (235, 225, 190),
+            [
+                (x, mid + slope * x - 0.008),
+                (x + 0.1, mid + slope * (x + 0.1) - 0.008),
+                (x + 0.1, mid + slope * (x + 0.1) + 0.008),
+                (x, mid + slope * x + 0.008),
+            ],
+        )
+        for x in np.arange(rng.uniform(0, 0.2), 1, 0.22)
+    ]
+    clouds = [
+        ("sky", (245, 245, 250), _ellipse(cx, cy, rx, 0.03).tolist())
+        for cx, cy, rx in zip(rng.uniform(0, 1, 2), rng.uniform(0.03, 0.1, 2), rng.uniform(0.06, 0.14, 2))
+    ]
     layout = {"regions": [sky, *clouds, grass, hill, road, *dashes], **_photo(rng)}
     distractors = []
     for _ in range(int(rng.integers(0, 3))):
         x, y = float(rng.uniform(0, 1)), float(rng.uniform(max(horizon), 0.95))
         if rng.random() < 0.5:
-            distractors.append(_blob_distractor(rng, x, y, float(rng.uniform(0.12, 0.22)),
-                                                _jitter(rng, (40, 95, 40)), False, n=5))
+            distractors.append(
+                _blob_distractor(rng, x, y, float(rng.uniform(0.12, 0.22)), _jitter(rng, (40, 95, 40)), False, n=5)
+            )
         else:
-            distractors.append(Thing("box", x, y, float(rng.uniform(0.12, 0.2)), colour=_jitter(rng, (115, 80, 50)),
-                                     style={"half": (0.08, 0.5), "over": False}))
+            distractors.append(
+                Thing(
+                    "box",
+                    x,
+                    y,
+                    float(rng.uniform(0.12, 0.2)),
+                    colour=_jitter(rng, (115, 80, 50)),
+                    style={"half": (0.08, 0.5), "over": False},
+                )
+            )
     things: list[Thing] = []
     for _ in range(int(rng.integers(1, 5))):
         scale = float(rng.uniform(0.2, 0.36))
@@ -748,8 +899,16 @@ def sample_pasture(rng: np.random.Generator, size: int) -> Scene:
     return Scene("toy-pasture", size, layout, things, distractors, _texture_offsets(rng, size))
 
 
-PEN_COLOURS = [(30, 60, 200), (200, 30, 30), (25, 25, 25), (30, 150, 60), (120, 50, 160), (240, 140, 20),
-               (235, 235, 235), (60, 170, 220)]
+PEN_COLOURS = [
+    (30, 60, 200),
+    (200, 30, 30),
+    (25, 25, 25),
+    (30, 150, 60),
+    (120, 50, 160),
+    (240, 140, 20),
+    (235, 235, 235),
+    (60, 170, 220),
+]
 
 
 def _pen(rng: np.random.Generator, x: float, y: float, angle: float, length: float) -> Thing:
@@ -775,35 +934,57 @@ def _pens_cross(a: Thing, b: Thing) -> bool:
     def side(ox: float, oy: float, px: float, py: float, qx: float, qy: float) -> float:
         return (px - ox) * (qy - oy) - (py - oy) * (qx - ox)
 
-    return (side(ax1, ay1, ax2, ay2, bx1, by1) * side(ax1, ay1, ax2, ay2, bx2, by2) < 0
-            and side(bx1, by1, bx2, by2, ax1, ay1) * side(bx1, by1, bx2, by2, ax2, ay2) < 0)
+    return (
+        side(ax1, ay1, ax2, ay2, bx1, by1) * side(ax1, ay1, ax2, ay2, bx2, by2) < 0
+        and side(bx1, by1, bx2, by2, ax1, ay1) * side(bx1, by1, bx2, by2, ax2, ay2) < 0
+    )
 
 
 def _pen_pose(rng: np.random.Generator, others: list[Thing], cross: bool) -> Thing:
     """Where the next pen lies (colours not drawn yet): crossing one of ``others``, or anywhere."""
     length = float(rng.uniform(0.45, 0.8))
     if not cross:
-        return Thing("pen", float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), length,
-                     angle=float(rng.uniform(0, 180)))
+        return Thing(
+            "pen", float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), length, angle=float(rng.uniform(0, 180))
+        )
     other = others[int(rng.integers(len(others)))]
     along, a = float(rng.uniform(-0.3, 0.3)) * other.scale, math.radians(other.angle)
     angle = other.angle + (1 if rng.random() < 0.5 else -1) * float(rng.uniform(25, 90))
     shift, b = float(rng.uniform(-0.25, 0.25)) * length, math.radians(angle)
-    return Thing("pen", other.x + along * math.cos(a) + shift * math.cos(b),
-                 other.y + along * math.sin(a) + shift * math.sin(b), length, angle=angle)
+    return Thing(
+        "pen",
+        other.x + along * math.cos(a) + shift * math.cos(b),
+        other.y + along * math.sin(a) + shift * math.sin(b),
+        length,
+        angle=angle,
+    )
 
 
 def sample_pens(rng: np.random.Generator, size: int) -> Scene:
     """Two to four pens on a desk among papers; about a third of pens cross another."""
     colour = _jitter(rng, _pick(rng, WOODS))
-    layout = {"regions": [("table", colour, [(0, 0), (1, 0), (1, 1), (0, 1)])], "grain": float(rng.uniform(0, 0.1)),
-              "grain_angle": float(rng.uniform(0, math.pi)), "grain_freq": float(rng.uniform(25, 60)), **_photo(rng)}
+    layout = {
+        "regions": [("table", colour, [(0, 0), (1, 0), (1, 1), (0, 1)])],
+        "grain": float(rng.uniform(0, 0.1)),
+        "grain_angle": float(rng.uniform(0, math.pi)),
+        "grain_freq": float(rng.uniform(25, 60)),
+        **_photo(rng),
+    }
     distractors = []
     for _ in range(int(rng.integers(0, 3))):
         paper = _pick(rng, [(245, 245, 240), (250, 240, 150), (235, 230, 215)])
-        distractors.append(_box_distractor(rng, float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.1, 0.9)),
-                                           float(rng.uniform(0.3, 0.55)), _jitter(rng, paper, 5), False,
-                                           float(rng.uniform(0.7, 1.4)), stripes=int(rng.integers(0, 5))))
+        distractors.append(
+            _box_distractor(
+                rng,
+                float(rng.uniform(0.1, 0.9)),
+                float(rng.uniform(0.1, 0.9)),
+                float(rng.uniform(0.3, 0.55)),
+                _jitter(rng, paper, 5),
+                False,
+                float(rng.uniform(0.7, 1.4)),
+                stripes=int(rng.integers(0, 5)),
+            )
+        )
     things: list[Thing] = []
     for _ in range(int(rng.integers(2, 5))):
         want_cross = bool(things) and rng.random() < 0.3
@@ -888,19 +1069,50 @@ class ToySpec(DatasetSpec):
 
 
 SPECS: dict[str, ToySpec] = {
-    spec.name: spec for spec in [
-        ToySpec("toy-pets", "one cat or dog, indoors (wall, floor) or outdoors (sky, lawn), with toys that may "
-                "hide part of it", ("cat", "dog"), ("background", "sky", "grass", "cat", "dog"), "imagefolder",
-                size=64, splits={"train": 4000, "val": 500, "test": 1000}, sampler=sample_pets, min_visible=0.7),
-        ToySpec("toy-fruit", "one to six apples and oranges on a table, overlapping, with plates and napkins",
-                ("apple", "orange"), ("background", "table", "apple", "orange"), "coco",
-                size=96, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_fruit),
-        ToySpec("toy-pasture", "one to four sheep (some touching) on grass beside a road, under the sky, with "
-                "bushes and fence posts", ("sheep",), ("background", "sky", "grass", "road", "sheep"), "voc",
-                size=64, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_pasture),
-        ToySpec("toy-pens", "two to four pens on a desk among papers; about a third of pens cross another",
-                ("pen",), ("background", "table", "pen"), "coco",
-                size=96, splits={"train": 2000, "val": 300, "test": 500}, sampler=sample_pens, min_visible=0.4),
+    spec.name: spec
+    for spec in [
+        ToySpec(
+            "toy-pets",
+            "one cat or dog, indoors (wall, floor) or outdoors (sky, lawn), with toys that may hide part of it",
+            ("cat", "dog"),
+            ("background", "sky", "grass", "cat", "dog"),
+            "imagefolder",
+            size=64,
+            splits={"train": 4000, "val": 500, "test": 1000},
+            sampler=sample_pets,
+            min_visible=0.7,
+        ),
+        ToySpec(
+            "toy-fruit",
+            "one to six apples and oranges on a table, overlapping, with plates and napkins",
+            ("apple", "orange"),
+            ("background", "table", "apple", "orange"),
+            "coco",
+            size=96,
+            splits={"train": 2000, "val": 300, "test": 500},
+            sampler=sample_fruit,
+        ),
+        ToySpec(
+            "toy-pasture",
+            "one to four sheep (some touching) on grass beside a road, under the sky, with bushes and fence posts",
+            ("sheep",),
+            ("background", "sky", "grass", "road", "sheep"),
+            "voc",
+            size=64,
+            splits={"train": 2000, "val": 300, "test": 500},
+            sampler=sample_pasture,
+        ),
+        ToySpec(
+            "toy-pens",
+            "two to four pens on a desk among papers; about a third of pens cross another",
+            ("pen",),
+            ("background", "table", "pen"),
+            "coco",
+            size=96,
+            splits={"train": 2000, "val": 300, "test": 500},
+            sampler=sample_pens,
+            min_visible=0.4,
+        ),
     ]
 }
 """The toy datasets, by name: what :func:`generate` can draw. ``cvlearn.data.registry`` lists

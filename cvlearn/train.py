@@ -33,8 +33,19 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-__all__ = ["Callback", "History", "Metric", "TimeBudget", "TrainingState", "fit", "load_checkpoint", "pick_device",
-           "save_checkpoint", "seed_everything", "to_device"]
+__all__ = [
+    "Callback",
+    "History",
+    "Metric",
+    "TimeBudget",
+    "TrainingState",
+    "fit",
+    "load_checkpoint",
+    "pick_device",
+    "save_checkpoint",
+    "seed_everything",
+    "to_device",
+]
 
 Metric = Callable[[Any, Any], float]
 
@@ -58,11 +69,15 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"device must be 'cpu', 'cuda', 'mps', 'auto' or None, got {device!r}") from err
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={str(device)!r} was asked for but this machine has no CUDA GPU; "
-                             "use device=None to pick what there is")
+            raise ValueError(
+                f"device={str(device)!r} was asked for but this machine has no CUDA GPU; "
+                "use device=None to pick what there is"
+            )
         if device.type == "mps" and not _mps_available():
-            raise ValueError(f"device={str(device)!r} was asked for but Apple's MPS is not available here; "
-                             "use device=None to pick what there is")
+            raise ValueError(
+                f"device={str(device)!r} was asked for but Apple's MPS is not available here; "
+                "use device=None to pick what there is"
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -240,8 +255,10 @@ def _losses(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | Non
     if loss_fn is None:
         loss_dict = model(inputs, targets)
         if not isinstance(loss_dict, Mapping):
-            raise TypeError("with loss_fn=None the model must return a dict of losses in training mode, "
-                            f"got {type(loss_dict).__name__}; pass loss_fn=... for an ordinary model")
+            raise TypeError(
+                "with loss_fn=None the model must return a dict of losses in training mode, "
+                f"got {type(loss_dict).__name__}; pass loss_fn=... for an ordinary model"
+            )
         return cast(torch.Tensor, sum(loss_dict.values())), None
     outputs = model(inputs)
     return loss_fn(outputs, targets), outputs
@@ -268,8 +285,15 @@ class _Means:
         return {f"{prefix}{k}": float(v) / max(self.count, 1) for k, v in self.sums.items()}
 
 
-def _step(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None, metrics: dict[str, Metric],
-          optimizer: torch.optim.Optimizer | None, scheduler: Any) -> dict[str, Any]:
+def _step(
+    model: nn.Module,
+    inputs: Any,
+    targets: Any,
+    loss_fn: Callable | None,
+    metrics: dict[str, Metric],
+    optimizer: torch.optim.Optimizer | None,
+    scheduler: Any,
+) -> dict[str, Any]:
     """One batch, already on the device: its loss and, when an optimizer is given, the update.
 
     Returns the values an epoch averages: ``loss`` (a float, the one number read back from the
@@ -296,14 +320,25 @@ def _step(model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None,
 
 def _means_of(means: _Means) -> dict[str, float]:
     if means.count == 0:
-        raise ValueError("a data loader gave no batches; check its dataset is not empty "
-                         "(and drop_last=False when it holds fewer items than one batch)")
+        raise ValueError(
+            "a data loader gave no batches; check its dataset is not empty "
+            "(and drop_last=False when it holds fewer items than one batch)"
+        )
     return means.result("")
 
 
-def _train_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
-                 metrics: dict[str, Metric], optimizer: torch.optim.Optimizer, scheduler: Any, bar: Any,
-                 state: TrainingState, callbacks: list[Callback]) -> dict[str, float]:
+def _train_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device,
+    loss_fn: Callable | None,
+    metrics: dict[str, Metric],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    bar: Any,
+    state: TrainingState,
+    callbacks: list[Callback],
+) -> dict[str, float]:
     """One training pass over ``loader``, calling ``on_step_end`` after each step; returns its means.
 
     A stop request ends the pass after the step during which it was made.
@@ -326,8 +361,9 @@ def _train_epoch(model: nn.Module, loader: Iterable, device: torch.device, loss_
     return _means_of(means)
 
 
-def _validate(model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None,
-              metrics: dict[str, Metric]) -> dict[str, float]:
+def _validate(
+    model: nn.Module, loader: Iterable, device: torch.device, loss_fn: Callable | None, metrics: dict[str, Metric]
+) -> dict[str, float]:
     """The means of the loss and metrics over ``loader``, without training."""
     means = _Means()
     for inputs, targets in loader:
@@ -336,8 +372,9 @@ def _validate(model: nn.Module, loader: Iterable, device: torch.device, loss_fn:
     return _means_of(means)
 
 
-def _make_optimizer(model: nn.Module, optimizer: str | torch.optim.Optimizer, lr: float,
-                    weight_decay: float) -> torch.optim.Optimizer:
+def _make_optimizer(
+    model: nn.Module, optimizer: str | torch.optim.Optimizer, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     params = [p for p in model.parameters() if p.requires_grad]
@@ -352,45 +389,66 @@ def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str | None, lr: 
     if schedule is None:
         return None
     if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total_steps, 1),
-                                                   pct_start=0.2)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total_steps, 1), pct_start=0.2)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     raise ValueError(f"schedule must be 'onecycle', 'cosine' or None, got {schedule!r}")
 
 
-def _check_fit_arguments(model: Any, train_loader: Any, val_loader: Any, epochs: Any, loss_fn: Any,
-                         metrics: Any, evaluate: Any, lr: Any, weight_decay: Any, mode: Any,
-                         max_seconds: Any, checkpoint: Any) -> None:
+def _check_fit_arguments(
+    model: Any,
+    train_loader: Any,
+    val_loader: Any,
+    epochs: Any,
+    loss_fn: Any,
+    metrics: Any,
+    evaluate: Any,
+    lr: Any,
+    weight_decay: Any,
+    mode: Any,
+    max_seconds: Any,
+    checkpoint: Any,
+) -> None:
     """ValueError/TypeError naming the argument, what was expected and what came in."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     for name, loader in (("train_loader", train_loader), ("val_loader", val_loader)):
         if loader is not None and not isinstance(loader, Iterable):
-            raise TypeError(f"{name} must be an iterable of (inputs, targets) batches such as a DataLoader, "
-                            f"got {type(loader).__name__}")
+            raise TypeError(
+                f"{name} must be an iterable of (inputs, targets) batches such as a DataLoader, "
+                f"got {type(loader).__name__}"
+            )
     if train_loader is None:
         raise TypeError("train_loader must be an iterable of (inputs, targets) batches, got None")
     if hasattr(train_loader, "__len__") and len(train_loader) == 0:
-        raise ValueError("train_loader has no batches; check its dataset is not empty "
-                         "(and drop_last=False when it holds fewer items than one batch)")
+        raise ValueError(
+            "train_loader has no batches; check its dataset is not empty "
+            "(and drop_last=False when it holds fewer items than one batch)"
+        )
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     for name, fn in (("loss_fn", loss_fn), ("evaluate", evaluate)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name} must be callable or None, got {type(fn).__name__}")
     if metrics is not None and (not isinstance(metrics, Mapping) or not all(callable(f) for f in metrics.values())):
-        raise TypeError("metrics must be a dict {name: fn(outputs, targets) -> number}, "
-                        f"got {type(metrics).__name__}: {metrics!r}")
+        raise TypeError(
+            "metrics must be a dict {name: fn(outputs, targets) -> number}, "
+            f"got {type(metrics).__name__}: {metrics!r}"
+        )
     for name, value, low in (("lr", lr, 0.0), ("weight_decay", weight_decay, None)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
-                (value <= low if low is not None else value < 0):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or (value <= low if low is not None else value < 0)
+        ):
             expected = "a positive number" if low is not None else "a number >= 0"
             raise ValueError(f"{name} must be {expected}, got {value!r}")
     if mode not in (None, "min", "max"):
         raise ValueError(f"mode must be 'min', 'max' or None (chosen from the monitor's name), got {mode!r}")
-    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
-                                    or max_seconds <= 0):
+    if max_seconds is not None and (
+        isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or max_seconds <= 0
+    ):
         raise ValueError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
     if checkpoint is not None and not isinstance(checkpoint, (str, Path)):
         raise TypeError(f"checkpoint must be a file path (str or Path) or None, got {type(checkpoint).__name__}")
@@ -401,22 +459,27 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback):
-        raise TypeError(f"callbacks must be a list of Callback objects, got a single {type(callbacks).__name__}; "
-                        "wrap it in a list: callbacks=[...]")
+        raise TypeError(
+            f"callbacks must be a list of Callback objects, got a single {type(callbacks).__name__}; "
+            "wrap it in a list: callbacks=[...]"
+        )
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError(f"callbacks must be a list of cvlearn.train.Callback objects, got {type(callbacks).__name__}")
     for i, callback in enumerate(callbacks):
         if isinstance(callback, type) and issubclass(callback, Callback):
-            raise TypeError(f"callbacks[{i}] is the class {callback.__name__}, not an object of it; "
-                            f"call it: {callback.__name__}(...)")
+            raise TypeError(
+                f"callbacks[{i}] is the class {callback.__name__}, not an object of it; "
+                f"call it: {callback.__name__}(...)"
+            )
         if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks[{i}] must be a cvlearn.train.Callback (subclass it and override "
-                            f"on_step_end or on_epoch_end), got {type(callback).__name__}")
+            raise TypeError(
+                f"callbacks[{i}] must be a cvlearn.train.Callback (subclass it and override "
+                f"on_step_end or on_epoch_end), got {type(callback).__name__}"
+            )
     return list(callbacks)
 
 
-def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping[str, Any],
-                   evaluate: Any) -> None:
+def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping[str, Any], evaluate: Any) -> None:
     """Refuse, before any training, a ``monitor`` that ``fit`` would never record.
 
     A model that returns its own losses (``loss_fn=None``, torchvision's detection models)
@@ -424,9 +487,11 @@ def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping
     data come from ``evaluate``.
     """
     if val_loader is not None and loss_fn is None:
-        raise ValueError("val_loader needs loss_fn: a model that returns its own losses (loss_fn=None) returns "
-                         "them only in train mode, so fit cannot compute a validation loss with it. Score "
-                         "held-out data with evaluate=fn(model) -> {name: value} and monitor='val_<name>' instead")
+        raise ValueError(
+            "val_loader needs loss_fn: a model that returns its own losses (loss_fn=None) returns "
+            "them only in train mode, so fit cannot compute a validation loss with it. Score "
+            "held-out data with evaluate=fn(model) -> {name: value} and monitor='val_<name>' instead"
+        )
     recorded = {"train_loss", "lr", "seconds", *(f"train_{name}" for name in metrics)}
     if val_loader is not None:
         recorded |= {"val_loss", *(f"val_{name}" for name in metrics)}
@@ -436,15 +501,31 @@ def _check_monitor(monitor: str, val_loader: Any, loss_fn: Any, metrics: Mapping
     raise ValueError(f"monitor must be a value fit records: one of {sorted(recorded)}{also}; got {monitor!r}")
 
 
-def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = None, *, epochs: int = 5,
-        loss_fn: Callable | None = None, metrics: dict[str, Metric] | None = None,
-        evaluate: Callable[[nn.Module], dict[str, float]] | None = None, lr: float = 1e-3,
-        weight_decay: float = 1e-4, optimizer: str | torch.optim.Optimizer = "adamw",
-        schedule: str | None = "onecycle", device: str | torch.device | None = None, seed: int | None = 0,
-        checkpoint: str | Path | None = None, monitor: str | None = None, mode: str | None = None,
-        restore_best: bool = True, max_seconds: float | None = None,
-        callbacks: Sequence[Callback] | None = None, progress: bool = True, live_plot: bool = False,
-        channels_last: bool = False) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    val_loader: Iterable | None = None,
+    *,
+    epochs: int = 5,
+    loss_fn: Callable | None = None,
+    metrics: dict[str, Metric] | None = None,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    optimizer: str | torch.optim.Optimizer = "adamw",
+    schedule: str | None = "onecycle",
+    device: str | torch.device | None = None,
+    seed: int | None = 0,
+    checkpoint: str | Path | None = None,
+    monitor: str | None = None,
+    mode: str | None = None,
+    restore_best: bool = True,
+    max_seconds: float | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    progress: bool = True,
+    live_plot: bool = False,
+    channels_last: bool = False,
+) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; validate after each.
 
     Args:
@@ -482,8 +563,20 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     Returns:
         The :class:`History` of the run.
     """
-    _check_fit_arguments(model, train_loader, val_loader, epochs, loss_fn, metrics, evaluate, lr,
-                         weight_decay, mode, max_seconds, checkpoint)
+    _check_fit_arguments(
+        model,
+        train_loader,
+        val_loader,
+        epochs,
+        loss_fn,
+        metrics,
+        evaluate,
+        lr,
+        weight_decay,
+        mode,
+        max_seconds,
+        checkpoint,
+    )
     callbacks = _check_callbacks(callbacks)
     if max_seconds:
         callbacks = [TimeBudget(max_seconds), *callbacks]
@@ -499,13 +592,16 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
     _check_monitor(monitor, val_loader, loss_fn, metrics, evaluate)
     mode = mode or ("min" if monitor.endswith("loss") else "max")
-    history = History(monitor=monitor, mode=mode, device=str(device),
-                      checkpoint=str(checkpoint) if checkpoint is not None else None)
+    history = History(
+        monitor=monitor, mode=mode, device=str(device), checkpoint=str(checkpoint) if checkpoint is not None else None
+    )
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
     steps_per_epoch = len(train_loader) if isinstance(train_loader, Sized) else 0
     if schedule is not None and not steps_per_epoch:
-        raise ValueError(f"schedule={schedule!r} needs to know the number of steps, but train_loader has no len(); "
-                         "use a DataLoader or schedule=None")
+        raise ValueError(
+            f"schedule={schedule!r} needs to know the number of steps, but train_loader has no len(); "
+            "use a DataLoader or schedule=None"
+        )
     scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch)
     state = TrainingState(model=model, optimizer=opt, history=history, epochs=epochs)
     best_value, best_state = None, None
@@ -513,12 +609,26 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     try:
         for epoch in range(1, epochs + 1):
             state.epoch = epoch
-            record = _train_and_validate(model, train_loader, val_loader, device, loss_fn, metrics, evaluate, opt,
-                                         scheduler, bar, state, callbacks)
+            record = _train_and_validate(
+                model,
+                train_loader,
+                val_loader,
+                device,
+                loss_fn,
+                metrics,
+                evaluate,
+                opt,
+                scheduler,
+                bar,
+                state,
+                callbacks,
+            )
             record = {"epoch": epoch, **record}
             history.epochs.append(record)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k.startswith("val_")} or
-                            {"loss": f"{record['train_loss']:.3f}"})
+            bar.set_postfix(
+                {k: f"{v:.3f}" for k, v in record.items() if k.startswith("val_")}
+                or {"loss": f"{record['train_loss']:.3f}"}
+            )
             if monitor not in record:
                 raise ValueError(f"monitor={monitor!r} is not among the values fit records: {sorted(record)}")
             value = record[monitor]
@@ -542,16 +652,29 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None = 
     return history
 
 
-def _train_and_validate(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None,
-                        device: torch.device, loss_fn: Callable | None, metrics: dict[str, Metric],
-                        evaluate: Callable | None, opt: torch.optim.Optimizer, scheduler: Any, bar: Any,
-                        state: TrainingState, callbacks: list[Callback]) -> dict[str, float]:
+def _train_and_validate(
+    model: nn.Module,
+    train_loader: Iterable,
+    val_loader: Iterable | None,
+    device: torch.device,
+    loss_fn: Callable | None,
+    metrics: dict[str, Metric],
+    evaluate: Callable | None,
+    opt: torch.optim.Optimizer,
+    scheduler: Any,
+    bar: Any,
+    state: TrainingState,
+    callbacks: list[Callback],
+) -> dict[str, float]:
     """One epoch: train, then score on ``val_loader`` and ``evaluate``. Returns its record."""
     seconds_before = state.seconds
     model.train()
     train_means = _train_epoch(model, train_loader, device, loss_fn, metrics, opt, scheduler, bar, state, callbacks)
-    record = {**{f"train_{k}": v for k, v in train_means.items()}, "lr": opt.param_groups[0]["lr"],
-              "seconds": state.seconds - seconds_before}
+    record = {
+        **{f"train_{k}": v for k, v in train_means.items()},
+        "lr": opt.param_groups[0]["lr"],
+        "seconds": state.seconds - seconds_before,
+    }
     model.eval()
     if val_loader is not None and loss_fn is not None:
         record.update({f"val_{k}": v for k, v in _validate(model, val_loader, device, loss_fn, metrics).items()})

@@ -68,9 +68,11 @@ class WeightsStatus:
             return f"✓ pretrained weights {self.weights} ({self.size}) are in the torch cache: {_short(self.file)}"
         if self.downloadable:
             return f"✓ pretrained weights {self.weights} ({self.size}) will download on first use into {folder}"
-        return (f"✗ pretrained weights {self.weights} ({self.size}) are not in the torch cache and "
-                f"{urlparse(self.url).hostname} cannot be reached, so this step is skipped; to run it, "
-                f"connect to the internet once, or download {self.url} by hand into {folder}/")
+        return (
+            f"✗ pretrained weights {self.weights} ({self.size}) are not in the torch cache and "
+            f"{urlparse(self.url).hostname} cannot be reached, so this step is skipped; to run it, "
+            f"connect to the internet once, or download {self.url} by hand into {folder}/"
+        )
 
     def __str__(self) -> str:
         return self.message
@@ -94,13 +96,17 @@ def resolve(weights: Any) -> WeightsEnum:
     if isinstance(weights, WeightsEnum):
         return weights
     if not isinstance(weights, str):
-        raise TypeError(f"weights must be a torchvision weights enum member or its name (str), "
-                        f"got {type(weights).__name__}: {weights!r}")
+        raise TypeError(
+            f"weights must be a torchvision weights enum member or its name (str), "
+            f"got {type(weights).__name__}: {weights!r}"
+        )
     try:
         return get_weight(weights)
     except (ValueError, KeyError):
-        raise ValueError(f"weights must name torchvision weights as 'EnumName.MEMBER', e.g. "
-                         f"'ResNet18_Weights.DEFAULT', got {weights!r}") from None
+        raise ValueError(
+            f"weights must name torchvision weights as 'EnumName.MEMBER', e.g. "
+            f"'ResNet18_Weights.DEFAULT', got {weights!r}"
+        ) from None
 
 
 def cache_file(weights: Any) -> Path:
@@ -126,10 +132,15 @@ def available(weights: Any, network: bool = True, timeout: float = NETWORK_TIMEO
     member = resolve(weights)
     file = cache_file(member)
     cached = file.is_file() and file.stat().st_size > 0
-    downloadable = (not cached and network
-                    and system.network_reachable(system.url_server(member.url), timeout=timeout))
-    return WeightsStatus(weights=f"{type(member).__name__}.{member.name}", url=member.url, file=file,
-                         size_mb=member.meta.get("_file_size"), cached=cached, downloadable=downloadable)
+    downloadable = not cached and network and system.network_reachable(system.url_server(member.url), timeout=timeout)
+    return WeightsStatus(
+        weights=f"{type(member).__name__}.{member.name}",
+        url=member.url,
+        file=file,
+        size_mb=member.meta.get("_file_size"),
+        cached=cached,
+        downloadable=downloadable,
+    )
 
 
 @contextlib.contextmanager
@@ -140,7 +151,9 @@ def weights_only_loads() -> Iterator[None]:
     ``weights_only=False``; torch's documented ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch overrides
     it, so a weight file can only hold tensors, never code.
     """
-    saved = {key: os.environ.pop(key, None) for key in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")}
+    saved = {
+        key: os.environ.pop(key, None) for key in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    }
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
     try:
         yield
@@ -156,12 +169,15 @@ def _builder(model: Any) -> Callable[..., nn.Module]:
     if callable(model):
         return model
     if not isinstance(model, str):
-        raise TypeError(f"model must be a torchvision model name (str) or builder, got {type(model).__name__}: {model!r}")
+        raise TypeError(
+            f"model must be a torchvision model name (str) or builder, got {type(model).__name__}: {model!r}"
+        )
     try:
         return get_model_builder(model)
     except ValueError:
-        raise ValueError(f"model must be a torchvision model name such as 'resnet18' or "
-                         f"'maskrcnn_resnet50_fpn_v2', got {model!r}") from None
+        raise ValueError(
+            f"model must be a torchvision model name such as 'resnet18' or 'maskrcnn_resnet50_fpn_v2', got {model!r}"
+        ) from None
 
 
 def _weights_arguments(builder: Callable[..., nn.Module], kwargs: dict[str, Any]) -> dict[str, WeightsEnum]:
@@ -179,8 +195,10 @@ def _weights_arguments(builder: Callable[..., nn.Module], kwargs: dict[str, Any]
         if isinstance(value, str) and "." not in value:
             enum = _enum_of(builder, name)
             if enum is None or value not in enum.__members__:
-                raise ValueError(f"{name}={value!r} is not a member of {getattr(enum, '__name__', 'the weights enum')} "
-                                 f"of {builder.__name__}")
+                raise ValueError(
+                    f"{name}={value!r} is not a member of {getattr(enum, '__name__', 'the weights enum')} "
+                    f"of {builder.__name__}"
+                )
             value = enum[value]
         resolved[name] = resolve(value)
     return resolved
@@ -193,8 +211,9 @@ def _enum_of(builder: Callable[..., nn.Module], name: str) -> type[WeightsEnum] 
     return type(default) if isinstance(default, WeightsEnum) else None
 
 
-def load_pretrained(model: Any, weights: Any = "DEFAULT", *, progress: bool = True,
-                    timeout: float = NETWORK_TIMEOUT, **kwargs: Any) -> nn.Module | None:
+def load_pretrained(
+    model: Any, weights: Any = "DEFAULT", *, progress: bool = True, timeout: float = NETWORK_TIMEOUT, **kwargs: Any
+) -> nn.Module | None:
     """A torchvision model built with its pretrained ``weights=``, or ``None`` and one line why not.
 
     Args:
@@ -223,6 +242,8 @@ def load_pretrained(model: Any, weights: Any = "DEFAULT", *, progress: bool = Tr
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
         files = ", ".join(str(cache_file(member)) for member in needed.values())
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"✗ could not load pretrained weights into {builder.__name__} ({type(err).__name__}: {reason}); "
-              f"the file may be damaged or incomplete: delete {files} and run this again with a network")
+        print(
+            f"✗ could not load pretrained weights into {builder.__name__} ({type(err).__name__}: {reason}); "
+            f"the file may be damaged or incomplete: delete {files} and run this again with a network"
+        )
         return None

@@ -15,12 +15,23 @@ settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-from cvlearn import data, toyworld
+from cvlearn import data, toyworld  # noqa: E402 (after hypothesis has its profile)
 
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("datasets")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_folder_in_tmp(data_root):
+    """Tests write datasets only under pytest's temporary folder, never into the course's ``datasets/``.
+
+    Tests of where the data folder goes remove ``$CVLEARN_DATA`` again with ``monkeypatch``.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(data.DATA_ENV, str(data_root))
+        yield
 
 
 @pytest.fixture(scope="session")

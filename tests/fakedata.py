@@ -38,15 +38,22 @@ def _voc_xml(file_name: str, h: int, w: int, objects: list[tuple[str, tuple[int,
         f"<object><name>{name}</name><pose>Frontal</pose><truncated>0</truncated><occluded>0</occluded>"
         f"<bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox>"
         f"<difficult>{difficult}</difficult></object>"
-        for name, (x1, y1, x2, y2), difficult in objects)
-    return (f"<annotation><folder>fake</folder><filename>{file_name}</filename>"
-            f"<size><width>{w}</width><height>{h}</height><depth>3</depth></size>"
-            f"<segmented>0</segmented>{body}</annotation>")
+        for name, (x1, y1, x2, y2), difficult in objects
+    )
+    return (
+        f"<annotation><folder>fake</folder><filename>{file_name}</filename>"
+        f"<size><width>{w}</width><height>{h}</height><depth>3</depth></size>"
+        f"<segmented>0</segmented>{body}</annotation>"
+    )
 
 
 # The first four breeds of the real list, with their real class ids and species (1 cat, 2 dog).
-PET_BREEDS = [("Abyssinian", 1, 1), ("american_bulldog", 2, 2), ("american_pit_bull_terrier", 3, 2),
-              ("basset_hound", 4, 2)]
+PET_BREEDS = [
+    ("Abyssinian", 1, 1),
+    ("american_bulldog", 2, 2),
+    ("american_pit_bull_terrier", 3, 2),
+    ("basset_hound", 4, 2),
+]
 
 
 def make_oxford_pets(base: Path, trainval: int = 12, test: int = 4) -> dict:
@@ -75,12 +82,22 @@ def make_oxford_pets(base: Path, trainval: int = 12, test: int = 4) -> dict:
             (root / "annotations" / "xmls").mkdir(parents=True, exist_ok=True)
             (root / "annotations" / "xmls" / f"{image_id}.xml").write_text(xml)
         rows[split].append(f"{image_id} {class_id} {species} {k + 1}")
-        samples[image_id] = {"split": split, "size": (h, w), "colour": colour, "species": species - 1,
-                             "breed": class_id - 1, "trimap": trimap, "head": head}
+        samples[image_id] = {
+            "split": split,
+            "size": (h, w),
+            "colour": colour,
+            "species": species - 1,
+            "breed": class_id - 1,
+            "trimap": trimap,
+            "head": head,
+        }
     for split, lines in rows.items():
         (root / "annotations" / f"{split}.txt").write_text("\n".join(lines) + "\n")
-    return {"trainval": [r.split()[0] for r in rows["trainval"]], "test": [r.split()[0] for r in rows["test"]],
-            "samples": samples}
+    return {
+        "trainval": [r.split()[0] for r in rows["trainval"]],
+        "test": [r.split()[0] for r in rows["test"]],
+        "samples": samples,
+    }
 
 
 def make_penn_fudan(base: Path, count: int = 10) -> dict:
@@ -95,11 +112,12 @@ def make_penn_fudan(base: Path, count: int = 10) -> dict:
         _png(root / "PNGImages" / f"{stem}.png", rng.integers(0, 256, (h, w, 3)))
         ids = np.zeros((h, w), dtype=np.uint8)
         for p in range(k % 3 + 1):
-            ids[5 + p:30 + p, 3 + 20 * p:15 + 20 * p] = p + 1
+            ids[5 + p : 30 + p, 3 + 20 * p : 15 + 20 * p] = p + 1
         _png(root / "PedMasks" / f"{stem}_mask.png", ids)
         (root / "Annotation").mkdir(parents=True, exist_ok=True)
-        (root / "Annotation" / f"{stem}.txt").write_text(f"# Compatible with PASCAL Annotation Version 1.00\n"
-                                                         f"Image filename : \"PennFudanPed/PNGImages/{stem}.png\"\n")
+        (root / "Annotation" / f"{stem}.txt").write_text(
+            f'# Compatible with PASCAL Annotation Version 1.00\nImage filename : "PennFudanPed/PNGImages/{stem}.png"\n'
+        )
         names.append(stem)
         instances[stem] = ids
     return {"names": names, "instances": instances}
@@ -118,14 +136,15 @@ def make_voc2012(base: Path) -> dict:
             h, w = 60 + k, 80
             _flat_jpeg(root / "JPEGImages" / f"{stem}.jpg", h, w, (5 * k, 50, 90))
             person = (3, 4, 20 + k, 40)  # at most 28 x 37 pixels here
-            dog = (30, 10, 70, 50)       # 41 x 41 pixels: always the largest object
+            dog = (30, 10, 70, 50)  # 41 x 41 pixels: always the largest object
             (root / "Annotations").mkdir(parents=True, exist_ok=True)
             (root / "Annotations" / f"{stem}.xml").write_text(
-                _voc_xml(f"{stem}.jpg", h, w, [("person", person, 0), ("dog", dog, 1)]))
+                _voc_xml(f"{stem}.jpg", h, w, [("person", person, 0), ("dog", dog, 1)])
+            )
             semantic = np.zeros((h, w), dtype=np.uint8)
-            semantic[3:40, 2:20 + k] = VOID
-            semantic[4:39, 3:19 + k] = 15  # person
-            semantic[9:50, 29:70] = 12     # dog
+            semantic[3:40, 2 : 20 + k] = VOID
+            semantic[4:39, 3 : 19 + k] = 15  # person
+            semantic[9:50, 29:70] = 12  # dog
             _png(root / "SegmentationClass" / f"{stem}.png", semantic, palette)
             samples[stem] = {"size": (h, w), "person": person, "dog": dog, "semantic": semantic}
         (root / "ImageSets" / "Segmentation").mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import platformdirs
 
@@ -157,9 +158,11 @@ def prepare(interpreter: Interpreter, venv: Path) -> bool:
     log.write_text("", encoding="utf-8")
     stamp_file.unlink(missing_ok=True)
     python = venv_python(venv)
-    ready = (_run_logged([interpreter.executable, "-m", "venv", "--clear", venv], log)
-             and _run_logged([python, "-m", "pip", "install", "--upgrade", "pip"], log)
-             and _run_logged([python, "-m", "pip", "install", "-e", ".[dev]"], log))
+    ready = (
+        _run_logged([interpreter.executable, "-m", "venv", "--clear", venv], log)
+        and _run_logged([python, "-m", "pip", "install", "--upgrade", "pip"], log)
+        and _run_logged([python, "-m", "pip", "install", "-e", ".[dev]"], log)
+    )
     if ready:
         stamp_file.write_text(wanted, encoding="utf-8")
         print(f"  installed in {time.perf_counter() - start:.0f} s")

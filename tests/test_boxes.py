@@ -135,8 +135,13 @@ def test_match_anchors_without_boxes_is_all_background():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(0, 40), threshold=st.floats(0.1, 0.9),
-       tied=st.booleans(), grid=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 40),
+    threshold=st.floats(0.1, 0.9),
+    tied=st.booleans(),
+    grid=st.booleans(),
+)
 def test_nms_by_hand_agrees_with_torchvision(seed, n, threshold, tied, grid):
     boxes = random_boxes(n, seed, size=60)
     if grid:  # whole pixels: exact IoUs, some equal to the threshold

@@ -14,6 +14,7 @@ Playwright's own browser downloads are never used.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -26,8 +27,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -48,8 +50,15 @@ WIDGETS = (  # (the function, the label of the slider the test moves)
 )
 
 # The machine's network is closed, so Chromium must not try its own background connections.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 # The lab server is told not to fetch news, update notices or PyPI's extension list, so the page
 # asks nothing of the outside world and, on the closed network, logs no error at all. The one
@@ -121,8 +130,10 @@ def free_port() -> int:
 def write_lab_settings(config_dir: Path) -> None:
     """User settings for a test lab: every cell rendered (no windowing, so cells off screen keep
     their outputs in the page) and no news or update checks (the network is closed)."""
-    settings = {"notebook-extension/tracker": {"windowingMode": "none"},
-                "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
+    settings = {
+        "notebook-extension/tracker": {"windowingMode": "none"},
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
     for plugin, values in settings.items():
         path = config_dir / "lab" / "user-settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,8 +147,12 @@ def lab_environment(base: Path) -> dict[str, str]:
     jupyterlab_widgets' labextension lives) is still searched, and the kernel is the venv's.
     """
     env = dict(os.environ)
-    for variable, folder in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                             ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython")):
+    for variable, folder in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("IPYTHONDIR", "ipython"),
+    ):
         env[variable] = str(base / folder)
         (base / folder).mkdir(parents=True, exist_ok=True)
     env.pop("MPLBACKEND", None)  # a non-inline backend would show no figure in the notebook
@@ -146,11 +161,21 @@ def lab_environment(base: Path) -> dict[str, str]:
 
 
 def lab_command(root_dir: Path, port: int, token: str) -> list[str]:
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={root_dir}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
     if hasattr(os, "getuid") and os.getuid() == 0:  # containers run as root; Jupyter refuses that unless told
         command.append("--allow-root")
     return command
@@ -177,12 +202,11 @@ def wait_until_answering(server: subprocess.Popen, url: str, log: Path) -> None:
 
 def stop(server: subprocess.Popen, base_url: str, token: str) -> None:
     """Ask the server to shut down (it stops its kernels), then terminate or kill it if it lingers."""
-    request = urllib.request.Request(f"{base_url}/api/shutdown", method="POST",
-                                     headers={"Authorization": f"token {token}"})
-    try:
+    request = urllib.request.Request(
+        f"{base_url}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
+    )
+    with contextlib.suppress(urllib.error.URLError, OSError):  # already gone is fine
         urllib.request.urlopen(request, timeout=5).close()
-    except (urllib.error.URLError, OSError):
-        pass
     for end in (lambda: None, server.terminate, server.kill):
         end()
         try:
@@ -203,8 +227,13 @@ def lab(tmp_path_factory) -> Iterator[dict[str, str]]:
     base_url = f"http://127.0.0.1:{port}"
     log = base / "server.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen(lab_command(root_dir, port, token), env=lab_environment(base), cwd=root_dir,
-                                  stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            lab_command(root_dir, port, token),
+            env=lab_environment(base),
+            cwd=root_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_answering(server, f"{base_url}/api/status?token={token}", log)
         yield {"url": base_url, "token": token, "log": str(log)}
@@ -260,16 +289,24 @@ def watch_errors(page: Any, lab_url: str) -> list[str]:
     """Uncaught exceptions and console errors of the page, as they happen (benign ones left out)."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda message: message.type == "error" and not is_benign(message, lab_url)
-            and errors.append(f"console: {message.text} ({message.location})"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and not is_benign(message, lab_url)
+            and errors.append(f"console: {message.text} ({message.location})")
+        ),
+    )
     return errors
 
 
 def run_notebook(page: Any, lab: dict[str, str]) -> None:
     """Open the widgets notebook in JupyterLab, wait for its kernel, and run all its cells."""
     page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK.name}?reset&token={lab['token']}")
-    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-NotebookPanel .jp-CodeCell')",
-                           timeout=SERVER_START_S * 1000)
+    page.wait_for_function(
+        "() => window.jupyterapp && document.querySelector('.jp-NotebookPanel .jp-CodeCell')",
+        timeout=SERVER_START_S * 1000,
+    )
     page.wait_for_function(KERNEL_IDLE_JS, timeout=SERVER_START_S * 1000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(ALL_CELLS_RAN_JS, timeout=RUN_ALL_S * 1000)
@@ -296,7 +333,8 @@ def widget_output(page: Any, name: str) -> Any:
 
 def find_slider(output: Any, label: str) -> Any:
     slider = output.locator(".widget-slider").filter(
-        has=output.page.locator(".widget-label", has_text=re.compile(rf"^{re.escape(label)}$")))
+        has=output.page.locator(".widget-label", has_text=re.compile(rf"^{re.escape(label)}$"))
+    )
     assert slider.count() == 1, f"expected one slider labelled {label!r}, found {slider.count()}"
     return slider
 

@@ -49,14 +49,33 @@ def _installed(name: str) -> str:
         return "not installed"
 
 
-def test_every_installed_package_is_in_its_pyproject_range():
+def _out_of_range(requirements: dict[str, Requirement], installed=_installed) -> dict[str, str]:
+    """``{name: "installed, wanted range"}`` for each requirement (that applies here) the installed version misses."""
     wrong = {}
-    for name, requirement in _requirements().items():
+    for name, requirement in requirements.items():
         if requirement.marker is None or requirement.marker.evaluate():
-            installed = _installed(name)
-            if installed == "not installed" or not requirement.specifier.contains(installed, prereleases=True):
-                wrong[name] = f"{installed}, wanted {requirement.specifier}"
-    assert not wrong, wrong
+            version = installed(name)
+            if version == "not installed" or not requirement.specifier.contains(version, prereleases=True):
+                wrong[name] = f"{version}, wanted {requirement.specifier}"
+    return wrong
+
+
+def test_every_installed_package_is_in_its_pyproject_range():
+    assert not _out_of_range(_requirements())
+
+
+def test_the_range_check_catches_a_version_outside_the_range():
+    ranges = {
+        name: Requirement(text)
+        for name, text in (("torch", "torch>=2.4"), ("numpy", "numpy>=1.24,<2"), ("tqdm", "tqdm>=4.66"))
+    }
+    versions = {"torch": "2.3.1", "numpy": "2.1.0"}.get
+    assert _out_of_range(ranges, lambda name: versions(name, "not installed")) == {
+        "torch": "2.3.1, wanted >=2.4",
+        "numpy": "2.1.0, wanted <2,>=1.24",
+        "tqdm": "not installed, wanted >=4.66",
+    }
+    assert not _out_of_range(ranges, lambda name: {"torch": "2.4.0", "numpy": "1.26.4", "tqdm": "4.66.1"}[name])
 
 
 def _torchvision_minor_for(torch_version: str) -> int:
@@ -71,10 +90,14 @@ def test_torch_and_torchvision_installed_and_required_as_a_pair():
 
     # a torchvision built for another torch fails to load its compiled operators, nms among them
     assert nms(torch.zeros(1, 4), torch.ones(1), 0.5).tolist() == [0]
-    assert Version(torchvision.__version__).minor == _torchvision_minor_for(torch.__version__), \
-        (torch.__version__, torchvision.__version__)
-    floors = {name: next(s.version for s in _requirements()[name].specifier if s.operator == ">=")
-              for name in ("torch", "torchvision")}
+    assert Version(torchvision.__version__).minor == _torchvision_minor_for(torch.__version__), (
+        torch.__version__,
+        torchvision.__version__,
+    )
+    floors = {
+        name: next(s.version for s in _requirements()[name].specifier if s.operator == ">=")
+        for name in ("torch", "torchvision")
+    }
     assert Version(floors["torchvision"]).minor == _torchvision_minor_for(floors["torch"]), floors
 
 

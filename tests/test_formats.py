@@ -50,7 +50,7 @@ def test_voc_export_reads_back_equal(small, tmp_path):
         cls = Image.open(tmp_path / "SegmentationClass" / f"{i:05d}.png")
         assert cls.mode == "P"
         assert np.array_equal(np.asarray(cls), target["semantic"].numpy())
-        assert cls.getpalette()[:3 * len(ds.palette)] == ds.palette.ravel().tolist()
+        assert cls.getpalette()[: 3 * len(ds.palette)] == ds.palette.ravel().tolist()
         obj = np.asarray(Image.open(tmp_path / "SegmentationObject" / f"{i:05d}.png"))
         for k, mask in enumerate(target["masks"], start=1):
             assert np.array_equal(obj == k, mask.numpy())
@@ -58,6 +58,7 @@ def test_voc_export_reads_back_equal(small, tmp_path):
 
 def test_unknown_format_is_a_clear_error(small, tmp_path):
     import pytest
+
     with pytest.raises(ValueError, match="fmt must be one of"):
         formats.export(small("toy-pets", "val", n=12), tmp_path, fmt="yolo")
 
@@ -65,8 +66,11 @@ def test_unknown_format_is_a_clear_error(small, tmp_path):
 def test_coco_ground_truth_areas_count_mask_pixels():
     masks = torch.zeros(1, 8, 8, dtype=torch.bool)
     masks[0, 2:5, 1:3] = True
-    gt = formats.coco_ground_truth([{"image_id": 4, "boxes": torch.tensor([[1., 2., 3., 5.]]),
-                                     "labels": torch.tensor([2]), "masks": masks}], ["background", "a", "b"], (8, 8))
+    gt = formats.coco_ground_truth(
+        [{"image_id": 4, "boxes": torch.tensor([[1.0, 2.0, 3.0, 5.0]]), "labels": torch.tensor([2]), "masks": masks}],
+        ["background", "a", "b"],
+        (8, 8),
+    )
     ann = gt["annotations"][0]
     assert ann["area"] == 6 and ann["bbox"] == [1.0, 2.0, 2.0, 3.0] and ann["image_id"] == 4
     assert json.dumps(gt)

@@ -49,8 +49,9 @@ def test_predict_in_batches_joins_tensors_and_lists_in_order():
     model = _model().train()
     pictures = torch.randint(0, 256, (7, 3, 4, 4), dtype=torch.uint8)
     sizes = []
-    joined = predict_in_batches(model, pictures, 3, lambda batch: sizes.append(len(batch)) or model(batch),
-                                prepare=as_float_images)
+    joined = predict_in_batches(
+        model, pictures, 3, lambda batch: sizes.append(len(batch)) or model(batch), prepare=as_float_images
+    )
     with eval_mode(model), torch.no_grad():
         assert torch.allclose(joined, model(pictures.float() / 255), atol=1e-6)
     assert sizes == [3, 3, 1] and model.training

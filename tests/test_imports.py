@@ -17,17 +17,37 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cvlearn"
 
 LAYERS = {
     # 0: the base, which imports nothing of cvlearn above it
-    "toyworld": 0, "boxes": 0, "formats": 0, "plot": 0, "images": 0, "system": 0, "scorecard": 0,
+    "toyworld": 0,
+    "boxes": 0,
+    "formats": 0,
+    "plot": 0,
+    "images": 0,
+    "system": 0,
+    "scorecard": 0,
     # 1: data, toy and real
-    "data": 1, "realdata": 1, "download": 1, "checkup": 1, "weights": 1,
+    "data": 1,
+    "realdata": 1,
+    "download": 1,
+    "checkup": 1,
+    "weights": 1,
     # 2: models
     "models": 2,
     # 3: what scores and trains models
-    "metrics": 3, "train": 3,
+    "metrics": 3,
+    "train": 3,
     # 4: what the notebooks use on top
-    "recipes": 4, "widgets": 4, "exercises": 4, "explain": 4,
+    "recipes": 4,
+    "widgets": 4,
+    "exercises": 4,
+    "explain": 4,
+    "tasks": 4,
     # 5: entry points
-    "bench": 5, "comparisons": 5, "cli": 5, "__main__": 5, "": 5,
+    "bench": 5,
+    "comparisons": 5,
+    "cli": 5,
+    "course": 5,
+    "__main__": 5,
+    "": 5,
 }
 """Layer of each top-level module or package of cvlearn (``""``: ``cvlearn/__init__.py``)."""
 
@@ -64,13 +84,12 @@ def _imported(module: str, node: ast.Import | ast.ImportFrom) -> list[str]:
     else:
         if node.level:
             base = module.split(".") if _is_package(module) else module.split(".")[:-1]
-            base = base[:len(base) - node.level + 1]
+            base = base[: len(base) - node.level + 1]
             source = ".".join(base + ([node.module] if node.module else []))
         else:
             source = node.module or ""
         # ``from pkg import name`` loads the submodule pkg.name if there is one, else pkg itself
-        targets = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in MODULES else source
-                   for alias in node.names]
+        targets = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in MODULES else source for alias in node.names]
     found = (_deepest_module(t) for t in targets if t == "cvlearn" or t.startswith("cvlearn."))
     return sorted({t for t in found if t and t != module})
 
@@ -153,22 +172,31 @@ def test_every_module_has_a_layer():
 
 def test_no_module_imports_from_a_higher_layer():
     graph = import_graph()
-    upward = [f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)}) on line {line}"
-              for module, edges in graph.items() for target, line in edges.items() if layer(target) > layer(module)]
+    upward = [
+        f"{module} (layer {layer(module)}) imports {target} (layer {layer(target)}) on line {line}"
+        for module, edges in graph.items()
+        for target, line in edges.items()
+        if layer(target) > layer(module)
+    ]
     assert not upward, "imports that point upwards:\n" + "\n".join(upward)
 
 
 def test_no_import_cycles():
     graph = import_graph()
     cycles = find_cycles(graph)
-    described = [cycle[0] + "".join(f" --line {graph[a][b]}--> {b}" for a, b in zip(cycle, cycle[1:]))
-                 for cycle in cycles]
+    described = [
+        cycle[0] + "".join(f" --line {graph[a][b]}--> {b}" for a, b in zip(cycle, cycle[1:])) for cycle in cycles
+    ]
     assert not cycles, "modules that import each other:\n" + "\n".join(described)
 
 
 def test_the_checks_see_cycles_and_function_level_imports():
-    graph = {"cvlearn.a": {"cvlearn.b": 1}, "cvlearn.b": {"cvlearn.c": 1}, "cvlearn.c": {"cvlearn.a": 1},
-             "cvlearn.d": {"cvlearn.a": 1}}
+    graph = {
+        "cvlearn.a": {"cvlearn.b": 1},
+        "cvlearn.b": {"cvlearn.c": 1},
+        "cvlearn.c": {"cvlearn.a": 1},
+        "cvlearn.d": {"cvlearn.a": 1},
+    }
     assert find_cycles(graph) == [["cvlearn.a", "cvlearn.b", "cvlearn.c", "cvlearn.a"]]
     tree = ast.parse("def f():\n    from ..metrics.localisation import paired_iou\n    from . import rcnn\n")
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
@@ -210,8 +238,10 @@ def test_package_lists_exactly_its_public_names(package):
     assert len(listed) == len(set(listed)), f"{package}.__all__ repeats names"
     listed = {name for name in listed if not name.startswith("_")}
     public = public_names(package)
-    assert listed == public, (f"{package}.__all__ misses {sorted(public - listed)} "
-                              f"and lists names it does not define {sorted(listed - public)}")
+    assert listed == public, (
+        f"{package}.__all__ misses {sorted(public - listed)} "
+        f"and lists names it does not define {sorted(listed - public)}"
+    )
 
 
 @pytest.mark.parametrize("package", PACKAGES)

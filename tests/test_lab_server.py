@@ -36,8 +36,7 @@ def _free_port() -> int:
 
 def _status(port: int, token: str) -> int | None:
     """The HTTP status of the server's /api/status, or None while nothing answers."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                     headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status
@@ -59,29 +58,41 @@ def _stop(server: subprocess.Popen) -> None:
         pass
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="make lab is the Linux and macOS path; README gives Windows' commands")
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="make lab is the Linux and macOS path; README gives Windows' commands"
+)
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "jupyter").exists(), reason="no .venv with jupyter: run `make install`")
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / "bin" / "jupyter").exists(), reason="no .venv with jupyter: run `make install`"
+)
 def test_make_lab_serves_on_loopback(tmp_path):
     port, token = _free_port(), secrets.token_hex(16)
-    lab_args = (f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --ServerApp.token={token} "
-                "--ServerApp.open_browser=False --ServerApp.port_retries=0")
+    lab_args = (
+        f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --ServerApp.token={token} "
+        "--ServerApp.open_browser=False --ServerApp.port_retries=0"
+    )
     # -o: take the installed .venv as it is (no pip install here); the lab recipe itself is unchanged.
     command = ["make", "-o", str(STAMP.relative_to(ROOT)), "lab", f"LAB_ARGS={lab_args}"]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}  # no user config (a password) changes the test
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+    }  # no user config (a password) changes the test
     log = tmp_path / "lab.log"
     with open(log, "w") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + START_S
         status = None
         while status is None and server.poll() is None and time.monotonic() < deadline:
             time.sleep(1)
             status = _status(port, token)
-        assert status == 200, (f"`make lab` gave no answer on 127.0.0.1:{port} (status {status}, "
-                               f"exit {server.poll()}):\n{log.read_text()[-3000:]}")
+        assert status == 200, (
+            f"`make lab` gave no answer on 127.0.0.1:{port} (status {status}, "
+            f"exit {server.poll()}):\n{log.read_text()[-3000:]}"
+        )
     finally:
         _stop(server)
     assert "Running as root is not recommended" not in log.read_text()

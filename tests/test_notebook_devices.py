@@ -21,10 +21,33 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-NOT_FORWARD = {"eval", "train", "to", "cpu", "cuda", "parameters", "named_parameters", "state_dict",
-               "load_state_dict", "modules", "children", "named_modules", "named_children", "apply",
-               "requires_grad_", "zero_grad", "register_forward_hook", "register_full_backward_hook",
-               "buffers", "named_buffers", "float", "half", "double", "extra_repr", "get_submodule"}
+NOT_FORWARD = {
+    "eval",
+    "train",
+    "to",
+    "cpu",
+    "cuda",
+    "parameters",
+    "named_parameters",
+    "state_dict",
+    "load_state_dict",
+    "modules",
+    "children",
+    "named_modules",
+    "named_children",
+    "apply",
+    "requires_grad_",
+    "zero_grad",
+    "register_forward_hook",
+    "register_full_backward_hook",
+    "buffers",
+    "named_buffers",
+    "float",
+    "half",
+    "double",
+    "extra_repr",
+    "get_submodule",
+}
 
 
 def _source(cell: dict) -> str:
@@ -40,7 +63,11 @@ def _root(node: ast.AST) -> str | None:
             return node.id
         if isinstance(node, ast.Attribute):
             node = node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("eval", "train", "to"):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("eval", "train", "to")
+        ):
             node = node.func.value
         else:
             return None
@@ -58,10 +85,10 @@ class DeviceChecker:
     """Walks a notebook's cells in order; ``problems`` lists each unsafe call."""
 
     def __init__(self) -> None:
-        self.models: set[str] = set()       # names bound to a model or one of its submodules
-        self.on_device: set[str] = set()    # models that are on DEVICE from here on
-        self.safe: set[str] = {"DEVICE"}    # names holding values known to be on DEVICE
-        self.literals: set[str] = set()     # names bound to plain numbers, strings and tuples of them
+        self.models: set[str] = set()  # names bound to a model or one of its submodules
+        self.on_device: set[str] = set()  # models that are on DEVICE from here on
+        self.safe: set[str] = {"DEVICE"}  # names holding values known to be on DEVICE
+        self.literals: set[str] = set()  # names bound to plain numbers, strings and tuples of them
         self.problems: list[str] = []
 
     def _model_root(self, node: ast.AST) -> str | None:
@@ -102,7 +129,7 @@ class DeviceChecker:
             model = self._model_root(value)
             is_model_call = isinstance(value, ast.Call) and self._is_direct_call(value)
             if model and not is_model_call and not isinstance(value, ast.Subscript):
-                self.models.update(names)     # an alias: heads = model.roi_heads
+                self.models.update(names)  # an alias: heads = model.roi_heads
                 if model in self.on_device:
                     self.on_device.update(names)
             elif self._literal(value):
@@ -154,7 +181,12 @@ class DeviceChecker:
         """Models are known from the start: whatever the notebook trains with ``fit``."""
         for tree in trees:
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Name) and node.func.id == "fit":
+                if (
+                    isinstance(node, ast.Call)
+                    and node.args
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "fit"
+                ):
                     if isinstance(node.args[0], ast.Name):
                         self.models.add(node.args[0].id)
 
@@ -168,7 +200,9 @@ class DeviceChecker:
 
     def notebook(self, path: Path) -> list[str]:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        return self.run([(f"{path.name} cell {i}", _source(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"])
+        return self.run(
+            [(f"{path.name} cell {i}", _source(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+        )
 
 
 def _problems(source: str) -> list[str]:
@@ -185,14 +219,20 @@ def test_every_training_notebook_picks_one_device_and_gives_it_to_fit():
     for path in NOTEBOOKS:
         if path.stem.startswith("00"):
             continue
-        code = "\n".join(_source(c) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+        code = "\n".join(
+            _source(c) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"
+        )
         tree = ast.parse(code)
         assigned = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and "DEVICE" in _targets(n)]
         assert assigned and "pick_device" in ast.unparse(assigned[0].value), f"{path.name} picks no DEVICE"
-        fits = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "fit"]
+        fits = [
+            n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "fit"
+        ]
         for call in fits:
             options = {k.arg for k in call.keywords}
-            assert "device" in options or None in options, f"{path.name}: `{ast.unparse(call)[:80]}` has no device=DEVICE"
+            assert "device" in options or None in options, (
+                f"{path.name}: `{ast.unparse(call)[:80]}` has no device=DEVICE"
+            )
 
 
 # The checker itself: it must catch what a GPU would.
@@ -201,13 +241,15 @@ def test_checker_flags_a_cpu_tensor_handed_to_a_trained_model():
 
 
 def test_checker_accepts_moved_tensors_outputs_and_aliases():
-    source = ("fit(model, loader, device=DEVICE)\n"
-              "batch, _ = model.transform([picture.to(DEVICE)])\n"
-              "features = model.backbone(batch.tensors)\n"
-              "heads = model.roi_heads\n"
-              "box = features['0'][0]\n"
-              "pooled = heads.mask_roi_pool(features, [box[None]], batch.image_sizes)\n"
-              "model.eval()\n")
+    source = (
+        "fit(model, loader, device=DEVICE)\n"
+        "batch, _ = model.transform([picture.to(DEVICE)])\n"
+        "features = model.backbone(batch.tensors)\n"
+        "heads = model.roi_heads\n"
+        "box = features['0'][0]\n"
+        "pooled = heads.mask_roi_pool(features, [box[None]], batch.image_sizes)\n"
+        "model.eval()\n"
+    )
     assert _problems(source) == []
 
 

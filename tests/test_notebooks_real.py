@@ -7,11 +7,11 @@ notebook must end in a scorecard for the real dataset. The executed notebooks ar
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from cvlearn import tasks
 from tests import standins
 
 papermill = pytest.importorskip("papermill")
@@ -19,9 +19,12 @@ papermill = pytest.importorskip("papermill")
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "build" / "real-data"
-RUNS = [("01_classification", "oxford-pets"), ("02_localisation", "oxford-pets"),
-        ("03_object_detection", "voc2012"), ("04_semantic_segmentation", "voc2012"),
-        ("05_instance_segmentation", "penn-fudan")]
+# every task with a real dataset, from the task registry: a new task's notebook is run here too
+RUNS = [
+    (tasks.get(name).notebook, tasks.get(name).real_dataset)
+    for name in tasks.names()
+    if tasks.get(name).real_dataset is not None
+]
 
 pytestmark = pytest.mark.notebooks
 
@@ -48,8 +51,14 @@ def test_notebook_runs_on_real_data_to_its_scorecard(stem, data, standin_root, m
     monkeypatch.setenv("MPLBACKEND", "Agg")
     EXECUTED.mkdir(parents=True, exist_ok=True)
     out = EXECUTED / f"{stem}-{data}.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(out), parameters={"DATA": data},
-                               cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+    papermill.execute_notebook(
+        str(NOTEBOOKS / f"{stem}.ipynb"),
+        str(out),
+        parameters={"DATA": data},
+        cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     text = _outputs(json.loads(out.read_text(encoding="utf-8")))
     assert f"data: {data}," in text, "the notebook fell back to the toy world"
     assert f"scorecard: {data}," in text, "the notebook did not reach its scorecard"

@@ -16,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
     import tomli as tomllib
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="stands in for a Python with a shell script")
-HERE = "%d.%d" % sys.version_info[:2]
+HERE = "{}.{}".format(*sys.version_info[:2])
 
 
 @pytest.fixture
@@ -40,15 +40,18 @@ def _script(path, body):
 def test_oldest_supported_python_is_the_one_pyproject_requires():
     project = tomllib.loads((other_pythons.ROOT / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == f">={other_pythons.SUPPORTED[0]}"
-    assert other_pythons.SUPPORTED == tuple(sorted(other_pythons.SUPPORTED, key=lambda v: tuple(map(int, v.split(".")))))
+    assert (
+        tuple(sorted(other_pythons.SUPPORTED, key=lambda v: tuple(map(int, v.split("."))))) == other_pythons.SUPPORTED
+    )
 
 
 @POSIX_ONLY
 def test_finds_a_pyenv_python_behind_a_shim_that_does_not_run(bare_machine):
     # a pyenv shim is on PATH for every installed version, but runs only the selected ones
     _script(bare_machine / "bin" / f"python{HERE}", "echo 'pyenv: version not selected' >&2; exit 127")
-    _script(bare_machine / "pyenv" / "versions" / f"{HERE}.99" / "bin" / f"python{HERE}",
-            f'exec "{sys.executable}" "$@"')
+    _script(
+        bare_machine / "pyenv" / "versions" / f"{HERE}.99" / "bin" / f"python{HERE}", f'exec "{sys.executable}" "$@"'
+    )
     found = other_pythons.find_python(HERE)
     assert found is not None and found.version == platform.python_version()
     assert other_pythons.find_python("3.99") is None

@@ -24,8 +24,16 @@ PACKAGE_FILES = sorted((ROOT / "cvlearn").rglob("*.py"))
 
 POSIX_MODULES = {"resource", "fcntl", "termios", "pwd", "grp", "pty", "tty", "posix"}
 """Standard-library modules that exist on Linux and macOS only."""
-POSIX_ATTRIBUTES = {("signal", "SIGKILL"), ("signal", "SIGALRM"), ("signal", "alarm"), ("os", "fork"),
-                    ("os", "killpg"), ("os", "setsid"), ("os", "getuid"), ("os", "setuid")}
+POSIX_ATTRIBUTES = {
+    ("signal", "SIGKILL"),
+    ("signal", "SIGALRM"),
+    ("signal", "alarm"),
+    ("os", "fork"),
+    ("os", "killpg"),
+    ("os", "setsid"),
+    ("os", "getuid"),
+    ("os", "setuid"),
+}
 """Names that raise AttributeError on Windows."""
 
 # Runs in a child Python with the third-party modules cvlearn imports (argv[1:]) already loaded:
@@ -71,9 +79,16 @@ def third_party_imports() -> list[str]:
 
 
 def test_every_module_imports_without_posix_only_modules():
-    proc = subprocess.run([sys.executable, "-c", CHILD, *third_party_imports()], cwd=ROOT, env=_child_env("utf-8"),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, *third_party_imports()],
+        cwd=ROOT,
+        env=_child_env("utf-8"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = json.loads(proc.stdout.split("RESULT ", 1)[1])
     assert {"cvlearn.bench", "cvlearn.system", "cvlearn.checkup", "cvlearn.cli"} <= set(result["modules"])
@@ -95,9 +110,10 @@ def _guarded(tree: ast.AST) -> set[int]:
     inside: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try) and any(
-                isinstance(h.type, ast.Name) and h.type.id in catches
-                or isinstance(h.type, ast.Tuple) and any(getattr(e, "id", None) in catches for e in h.type.elts)
-                for h in node.handlers):
+            (isinstance(h.type, ast.Name) and h.type.id in catches)
+            or (isinstance(h.type, ast.Tuple) and any(getattr(e, "id", None) in catches for e in h.type.elts))
+            for h in node.handlers
+        ):
             inside |= {id(n) for statement in node.body for n in ast.walk(statement)}
     return inside
 
@@ -118,19 +134,31 @@ def posix_only_uses(code: str) -> list[str]:
         else:
             modules = []
         found += [(node.lineno, f"import {m}") for m in modules if m.split(".")[0] in POSIX_MODULES]
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and (node.value.id, node.attr) in POSIX_ATTRIBUTES):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in POSIX_ATTRIBUTES
+        ):
             found.append((node.lineno, f"{node.value.id}.{node.attr}"))
         if isinstance(node, ast.ImportFrom) and node.module in ("signal", "os"):
-            found += [(node.lineno, f"from {node.module} import {a.name}") for a in node.names
-                      if (node.module, a.name) in POSIX_ATTRIBUTES]
+            found += [
+                (node.lineno, f"from {node.module} import {a.name}")
+                for a in node.names
+                if (node.module, a.name) in POSIX_ATTRIBUTES
+            ]
     return [f"line {line}: {what}" for line, what in sorted(found)]
 
 
 def test_the_checker_finds_what_it_looks_for():
-    code = "import resource\nfrom fcntl import flock\nimport os, signal\nos.kill(1, signal.SIGKILL)\nfrom os import fork\n"
-    assert posix_only_uses(code) == ["line 1: import resource", "line 2: import fcntl",
-                                     "line 4: signal.SIGKILL", "line 5: from os import fork"]
+    code = (
+        "import resource\nfrom fcntl import flock\nimport os, signal\nos.kill(1, signal.SIGKILL)\nfrom os import fork\n"
+    )
+    assert posix_only_uses(code) == [
+        "line 1: import resource",
+        "line 2: import fcntl",
+        "line 4: signal.SIGKILL",
+        "line 5: from os import fork",
+    ]
     assert posix_only_uses("import sys, signal\nsignal.SIGTERM\n") == []
     assert posix_only_uses("try:\n    import resource\nexcept ImportError:\n    resource = None\n") == []
 
@@ -138,25 +166,37 @@ def test_the_checker_finds_what_it_looks_for():
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_notebook_cell_uses_a_posix_only_module(notebook):
     cells = nbformat.read(notebook, as_version=4).cells
-    found = [f"cell {i}, {use}" for i, cell in enumerate(cells) if cell.cell_type == "code"
-             for use in posix_only_uses(_code_of(cell.source))]
-    assert not found, (f"{notebook.name} would fail on Windows: {'; '.join(found)} "
-                       "(use cvlearn.system.peak_memory_mb() for memory)")
+    found = [
+        f"cell {i}, {use}"
+        for i, cell in enumerate(cells)
+        if cell.cell_type == "code"
+        for use in posix_only_uses(_code_of(cell.source))
+    ]
+    assert not found, (
+        f"{notebook.name} would fail on Windows: {'; '.join(found)} (use cvlearn.system.peak_memory_mb() for memory)"
+    )
 
 
 def test_no_package_code_uses_a_posix_only_name():
     """Imports of POSIX modules are checked at import time above; this finds the names that only
     fail when the code path runs (``signal.SIGKILL``, ``os.fork``)."""
-    found = [f"{path.relative_to(ROOT)} {use}" for path in PACKAGE_FILES
-             for use in posix_only_uses(path.read_text(encoding="utf-8"))]
+    found = [
+        f"{path.relative_to(ROOT)} {use}"
+        for path in PACKAGE_FILES
+        for use in posix_only_uses(path.read_text(encoding="utf-8"))
+    ]
     assert not found, "; ".join(found)
 
 
 @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
 def test_doctor_prints_on_a_console_without_check_marks(encoding):
-    proc = subprocess.run([sys.executable, "-m", "cvlearn", "doctor", "--offline"], cwd=ROOT,
-                          env=_child_env(encoding), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cvlearn", "doctor", "--offline"],
+        cwd=ROOT,
+        env=_child_env(encoding),
+        capture_output=True,
+        timeout=300,
+    )
     out, err = proc.stdout.decode(encoding), proc.stderr.decode(encoding)
     assert "Traceback" not in err and "UnicodeEncodeError" not in err, err
     assert "ok python" in out and "data folder" in out, out

@@ -11,7 +11,7 @@ def _recipe(target: str) -> list[str]:
     lines = (ROOT / "Makefile").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if re.match(rf"^{re.escape(target)}:", line))
     commands = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.startswith("\t"):
             break
         commands.append(line.strip())
@@ -32,8 +32,12 @@ def _as_windows(command: str) -> str:
 
 
 def test_windows_commands_are_exactly_what_make_runs():
-    make_steps = [c.replace("test -x $(BIN)/python || ", "") for target in ("$(STAMP)", "lab", "test-core")
-                  for c in _recipe(target) if not c.startswith("touch")]
+    make_steps = [
+        c.replace("test -x $(BIN)/python || ", "")
+        for target in ("$(STAMP)", "lab", "test-core")
+        for c in _recipe(target)
+        if not c.startswith("touch")
+    ]
     assert [_as_windows(c) for c in make_steps] == _windows_block()
 
 

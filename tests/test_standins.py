@@ -21,8 +21,11 @@ from cvlearn.realdata import VOC_CLASSES, VOID
 from tests import standins
 
 NAMES = ("oxford-pets", "penn-fudan", "voc2012")
-PHOTOS = {"oxford-pets": "oxford-iiit-pet/images/*.jpg", "penn-fudan": "PennFudanPed/PNGImages/*.png",
-          "voc2012": "VOCdevkit/VOC2012/JPEGImages/*.jpg"}
+PHOTOS = {
+    "oxford-pets": "oxford-iiit-pet/images/*.jpg",
+    "penn-fudan": "PennFudanPed/PNGImages/*.png",
+    "voc2012": "VOCdevkit/VOC2012/JPEGImages/*.jpg",
+}
 FORMATS = {"oxford-pets": "JPEG", "penn-fudan": "PNG", "voc2012": "JPEG"}
 SPLITS = ("train", "val", "test")
 
@@ -57,12 +60,17 @@ def _values(tensor: torch.Tensor) -> set[int]:
 def _summary(image: torch.Tensor, target: dict) -> dict:
     """What the tests check of one sample, so that each photo is read once."""
     boxes = target["boxes"]
-    summary = {"shape": tuple(image.shape[1:]), "label": target["label"], "labels": target["labels"].tolist(),
-               "boxes": boxes.tolist(), "painted": _values(target["semantic"])}
+    summary = {
+        "shape": tuple(image.shape[1:]),
+        "label": target["label"],
+        "labels": target["labels"].tolist(),
+        "boxes": boxes.tolist(),
+        "painted": _values(target["semantic"]),
+    }
     if "breed" in target:
         pet = (target["semantic"] == target["label"] + 1).float()
         summary["breed"] = target["breed"]
-        summary["head on pet"] = [pet[int(y1):int(y2), int(x1):int(x2)].mean().item() for x1, y1, x2, y2 in boxes]
+        summary["head on pet"] = [pet[int(y1) : int(y2), int(x1) : int(x2)].mean().item() for x1, y1, x2, y2 in boxes]
     if "masks" in target:
         masks = target["masks"]
         summary["masks overlap"] = bool(masks.sum(dim=0).max() > 1)
@@ -76,8 +84,9 @@ def _summary(image: torch.Tensor, target: dict) -> dict:
 @pytest.fixture(scope="module")
 def read(root) -> dict[tuple[str, str], list[dict]]:
     """(name, split) -> a summary of every sample, read at the photos' own sizes."""
-    return {(name, split): [_summary(*sample) for sample in _load(name, split, root)]
-            for name in NAMES for split in SPLITS}
+    return {
+        (name, split): [_summary(*sample) for sample in _load(name, split, root)] for name in NAMES for split in SPLITS
+    }
 
 
 def _all(read: dict, name: str) -> list[dict]:
@@ -115,8 +124,12 @@ def test_pets_have_all_37_breeds_with_their_real_names_ids_and_species(root, rea
     breeds = standins.oxford_pets.breeds()
     assert len(breeds) == 37
     assert Counter(species for _, _, species, _ in breeds) == {1: 12, 2: 25}
-    assert breeds[:4] == [("Abyssinian", 1, 1, 1), ("american_bulldog", 2, 2, 1),
-                          ("american_pit_bull_terrier", 3, 2, 2), ("basset_hound", 4, 2, 3)]
+    assert breeds[:4] == [
+        ("Abyssinian", 1, 1, 1),
+        ("american_bulldog", 2, 2, 1),
+        ("american_pit_bull_terrier", 3, 2, 2),
+        ("basset_hound", 4, 2, 3),
+    ]
     annotations = root / "oxford-pets" / "oxford-iiit-pet" / "annotations"
     for split, per_breed in (("trainval", 6), ("test", 2)):
         rows = [line.split() for line in (annotations / f"{split}.txt").read_text().splitlines()]
@@ -134,8 +147,9 @@ def test_some_trainval_pets_lack_a_head_box_and_no_test_pet_has_one(read):
     boxes = [len(summary["boxes"]) for summary in trainval]
     assert set(boxes) == {0, 1}
     assert 0.8 < sum(boxes) / len(boxes) < 1, "most trainval photos have a head box, not all"
-    assert 0 in [len(summary["boxes"]) for summary in read["oxford-pets", "train"][:8]], \
+    assert 0 in [len(summary["boxes"]) for summary in read["oxford-pets", "train"][:8]], (
         "a notebook's first 8 training photos include one without a box"
+    )
     assert all(len(summary["boxes"]) == 0 for summary in read["oxford-pets", "test"])
 
 

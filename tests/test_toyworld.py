@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from cvlearn import toyworld
 from cvlearn.toyworld import SPECS, generate
-
-from .conftest import ALL_DATASETS
+from tests.conftest import ALL_DATASETS
 
 
 @pytest.mark.parametrize("name", ALL_DATASETS)
@@ -69,7 +68,10 @@ def test_cats_and_dogs_share_coat_colours_and_are_balanced():
     kinds = [generate("toy-pets", "train", i)[0].things[0] for i in range(200)]
     cats = [t for t in kinds if t.kind == "cat"]
     assert 0.4 < len(cats) / len(kinds) < 0.6
-    nearest = lambda c: int(np.argmin([np.abs(np.subtract(c, coat)).sum() for coat in toyworld.COATS]))
+
+    def nearest(colour):
+        return int(np.argmin([np.abs(np.subtract(colour, coat)).sum() for coat in toyworld.COATS]))
+
     cat_coats = {nearest(t.colour) for t in cats}
     dog_coats = {nearest(t.colour) for t in kinds if t.kind == "dog"}
     assert cat_coats == dog_coats == set(range(len(toyworld.COATS)))
@@ -103,12 +105,14 @@ def test_render_draws_edges_antialiased():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(0, 5), st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15), st.integers(1, 4),
-                                              st.integers(1, 4)), max_size=5))
+@given(
+    st.integers(0, 5),
+    st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15), st.integers(1, 4), st.integers(1, 4)), max_size=5),
+)
 def test_boxes_from_instances_are_exact_extents(count_extra, rects):
     inst = np.zeros((20, 20), dtype=np.uint8)
     for k, (x, y, w, h) in enumerate(rects, start=1):
-        inst[y:y + h, x:x + w] = k
+        inst[y : y + h, x : x + w] = k
     count = len(rects) + count_extra
     boxes = toyworld.boxes_from_instances(inst, count)
     assert boxes.shape == (count, 4)

@@ -10,8 +10,18 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import cvlearn.train
 from cvlearn.metrics import accuracy
-from cvlearn.train import (Callback, History, TimeBudget, TrainingState, fit, load_checkpoint, pick_device,
-                           save_checkpoint, seed_everything)
+from cvlearn.models.segmentation import FCN
+from cvlearn.train import (
+    Callback,
+    History,
+    TimeBudget,
+    TrainingState,
+    fit,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+    seed_everything,
+)
 
 
 def _data(n=48, seed=0):
@@ -24,8 +34,10 @@ def _data(n=48, seed=0):
 
 def _loaders(batch_size=8):
     x, y = _data()
-    return (DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True),
-            DataLoader(TensorDataset(*_data(16, seed=1)), batch_size=8))
+    return (
+        DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True),
+        DataLoader(TensorDataset(*_data(16, seed=1)), batch_size=8),
+    )
 
 
 def _model():
@@ -36,8 +48,17 @@ def _model():
 def test_one_tiny_epoch_records_history_and_learns(tmp_path):
     train, val = _loaders()
     model = _model()
-    h = fit(model, train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), metrics={"accuracy": accuracy},
-            checkpoint=tmp_path / "best.pt", progress=False)
+    h = fit(
+        model,
+        train,
+        val,
+        epochs=3,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        metrics={"accuracy": accuracy},
+        checkpoint=tmp_path / "best.pt",
+        progress=False,
+    )
     assert isinstance(h, History) and len(h.epochs) == 3
     assert h["epoch"] == [1, 2, 3]
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
@@ -72,8 +93,18 @@ def test_restore_best_keeps_the_best_epoch_not_the_last(tmp_path):
     train, val = _loaders()
     model = _model()
     # monitor the learning rate with mode="max": the one-cycle peak is never the last epoch
-    h = fit(model, train, val, epochs=4, lr=0.05, loss_fn=nn.CrossEntropyLoss(), monitor="lr", mode="max",
-            checkpoint=tmp_path / "best.pt", progress=False)
+    h = fit(
+        model,
+        train,
+        val,
+        epochs=4,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        monitor="lr",
+        mode="max",
+        checkpoint=tmp_path / "best.pt",
+        progress=False,
+    )
     assert h.best["epoch"] != 4
     assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == h.best["epoch"]
 
@@ -108,8 +139,7 @@ def test_model_that_returns_its_losses_and_evaluate_hook():
 
 def test_max_seconds_stops_early():
     train, val = _loaders(batch_size=2)
-    h = fit(_model(), train, val, epochs=50, lr=0.01, loss_fn=nn.CrossEntropyLoss(), max_seconds=1e-9,
-            progress=False)
+    h = fit(_model(), train, val, epochs=50, lr=0.01, loss_fn=nn.CrossEntropyLoss(), max_seconds=1e-9, progress=False)
     assert len(h.epochs) == 1 and len(h.step_losses) == 1
     assert "val_loss" in h.epochs[0]  # the epoch that ran out of time is still validated
     assert h.stop_reason == "the time budget of 1e-09 s is spent"
@@ -122,12 +152,14 @@ class _Recorder(Callback):
         self.calls: list[tuple] = []
 
     def on_step_end(self, state: TrainingState) -> None:
-        self.calls.append(("step", state.epoch, state.step, state.loss, state.model.training,
-                           len(state.history.epochs)))
+        self.calls.append(
+            ("step", state.epoch, state.step, state.loss, state.model.training, len(state.history.epochs))
+        )
 
     def on_epoch_end(self, state: TrainingState) -> None:
-        self.calls.append(("epoch", state.epoch, state.step, state.loss, state.model.training,
-                           len(state.history.epochs)))
+        self.calls.append(
+            ("epoch", state.epoch, state.step, state.loss, state.model.training, len(state.history.epochs))
+        )
 
 
 class _StopAt(Callback):
@@ -156,8 +188,9 @@ class _Counted(TensorDataset):
 def test_callbacks_see_every_step_and_every_epoch():
     train, val = _loaders()
     recorder = _Recorder()
-    h = fit(_model(), train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), callbacks=[recorder],
-            progress=False)
+    h = fit(
+        _model(), train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), callbacks=[recorder], progress=False
+    )
     steps = [c for c in recorder.calls if c[0] == "step"]
     epochs = [c for c in recorder.calls if c[0] == "epoch"]
     assert [c[2] for c in steps] == list(range(1, 3 * len(train) + 1))
@@ -175,8 +208,16 @@ def test_a_stop_request_on_step_k_ends_training_after_exactly_k_steps(k):
     counted = _Counted(x, y)
     train = DataLoader(counted, batch_size=8, shuffle=True)  # 6 steps per epoch
     _, val = _loaders()
-    h = fit(_model(), train, val, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), callbacks=[_StopAt(step=k)],
-            progress=False)
+    h = fit(
+        _model(),
+        train,
+        val,
+        epochs=3,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        callbacks=[_StopAt(step=k)],
+        progress=False,
+    )
     assert len(h.step_losses) == k and counted.drawn == 8 * k  # no batch drawn after the stop
     assert len(h.epochs) == math.ceil(k / len(train)) and "val_loss" in h.epochs[-1]
     assert h.stop_reason == f"asked to stop at step {k}"
@@ -185,8 +226,15 @@ def test_a_stop_request_on_step_k_ends_training_after_exactly_k_steps(k):
 def test_a_stop_request_at_an_epoch_end_ends_training_after_that_epoch():
     train, _ = _loaders()
     recorder = _Recorder()
-    h = fit(_model(), train, epochs=5, lr=0.05, loss_fn=nn.CrossEntropyLoss(),
-            callbacks=[_StopAt(epoch=2), recorder], progress=False)
+    h = fit(
+        _model(),
+        train,
+        epochs=5,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        callbacks=[_StopAt(epoch=2), recorder],
+        progress=False,
+    )
     assert len(h.epochs) == 2 and len(h.step_losses) == 2 * len(train)
     assert h.stop_reason == "asked to stop after epoch 2"
     assert recorder.calls[-1][:3] == ("epoch", 2, 2 * len(train))  # later callbacks still see that epoch
@@ -194,8 +242,15 @@ def test_a_stop_request_at_an_epoch_end_ends_training_after_that_epoch():
 
 def test_the_first_stop_reason_is_kept():
     train, _ = _loaders()
-    h = fit(_model(), train, epochs=2, lr=0.05, loss_fn=nn.CrossEntropyLoss(),
-            callbacks=[_StopAt(step=1), TimeBudget(1e-9)], progress=False)
+    h = fit(
+        _model(),
+        train,
+        epochs=2,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        callbacks=[_StopAt(step=1), TimeBudget(1e-9)],
+        progress=False,
+    )
     assert h.stop_reason == "asked to stop at step 1" and len(h.step_losses) == 1
 
 
@@ -217,8 +272,16 @@ def test_callbacks_and_evaluate_together():
             self.scores.append(state.history.epochs[-1]["val_accuracy"])
 
     model_steps, sees = _Recorder(), SeesScores()
-    h = fit(_model(), train, epochs=3, lr=0.05, loss_fn=nn.CrossEntropyLoss(), evaluate=evaluate,
-            callbacks=[model_steps, sees, _StopAt(step=2 * len(train) + 1)], progress=False)
+    h = fit(
+        _model(),
+        train,
+        epochs=3,
+        lr=0.05,
+        loss_fn=nn.CrossEntropyLoss(),
+        evaluate=evaluate,
+        callbacks=[model_steps, sees, _StopAt(step=2 * len(train) + 1)],
+        progress=False,
+    )
     assert sees.scores == h["val_accuracy"] and len(h.epochs) == 3
     # evaluate runs after each epoch's last step and before its on_epoch_end, the stopped epoch included
     assert evaluated == [(len(train), 0), (2 * len(train), 1), (2 * len(train) + 1, 2)]
@@ -239,12 +302,20 @@ def test_time_budget_counts_training_time_only(monkeypatch):
             clock.now += 100.0
 
     train, _ = _loaders()
-    h = fit(_model(), train, epochs=3, lr=0.05, loss_fn=slow_loss, callbacks=[SlowCallback(), TimeBudget(2.5)],
-            progress=False)
+    h = fit(
+        _model(),
+        train,
+        epochs=3,
+        lr=0.05,
+        loss_fn=slow_loss,
+        callbacks=[SlowCallback(), TimeBudget(2.5)],
+        progress=False,
+    )
     assert len(h.step_losses) == 3 and h.seconds == 3.0
     assert h.stop_reason == "the time budget of 2.5 s is spent"
-    h = fit(_model(), train, epochs=2, lr=0.05, loss_fn=slow_loss, callbacks=[SlowCallback()], max_seconds=7,
-            progress=False)
+    h = fit(
+        _model(), train, epochs=2, lr=0.05, loss_fn=slow_loss, callbacks=[SlowCallback()], max_seconds=7, progress=False
+    )
     assert len(h.step_losses) == 7 and h["seconds"] == [6.0, 1.0]
 
 
@@ -252,8 +323,15 @@ def test_channels_last_trains_a_cnn():
     x = torch.rand(8, 3, 8, 8)
     y = torch.tensor([0, 1] * 4)
     model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
-    h = fit(model, DataLoader(TensorDataset(x, y), batch_size=4), epochs=1, lr=0.01, loss_fn=nn.CrossEntropyLoss(),
-            channels_last=True, progress=False)
+    h = fit(
+        model,
+        DataLoader(TensorDataset(x, y), batch_size=4),
+        epochs=1,
+        lr=0.01,
+        loss_fn=nn.CrossEntropyLoss(),
+        channels_last=True,
+        progress=False,
+    )
     assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert len(h.step_losses) == 2
 
@@ -264,22 +342,25 @@ def test_diverging_loss_names_the_learning_rate():
         fit(_model(), train, epochs=1, lr=1e30, loss_fn=lambda out, y: out.sum() * float("inf"), progress=False)
 
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    ({"epochs": 0}, ValueError, "epochs must be a positive int, got 0"),
-    ({"epochs": 2.5}, ValueError, "epochs must be a positive int"),
-    ({"lr": -1.0}, ValueError, "lr must be a positive number, got -1.0"),
-    ({"lr": "fast"}, ValueError, "lr must be a positive number"),
-    ({"weight_decay": -0.1}, ValueError, "weight_decay must be a number >= 0"),
-    ({"optimizer": "adam"}, ValueError, "optimizer must be 'adamw', 'sgd'"),
-    ({"schedule": "steps"}, ValueError, "schedule must be 'onecycle', 'cosine' or None"),
-    ({"mode": "best"}, ValueError, "mode must be 'min', 'max'"),
-    ({"max_seconds": 0}, ValueError, "max_seconds must be a positive number"),
-    ({"metrics": ["accuracy"]}, TypeError, "metrics must be a dict"),
-    ({"loss_fn": "cross-entropy"}, TypeError, "loss_fn must be callable"),
-    ({"checkpoint": 3}, TypeError, "checkpoint must be a file path"),
-    ({"device": "tpu"}, ValueError, "device must be 'cpu', 'cuda', 'mps'"),
-    ({"monitor": "val_f1"}, ValueError, "monitor must be a value fit records: .*'val_loss'.*; got 'val_f1'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"epochs": 0}, ValueError, "epochs must be a positive int, got 0"),
+        ({"epochs": 2.5}, ValueError, "epochs must be a positive int"),
+        ({"lr": -1.0}, ValueError, "lr must be a positive number, got -1.0"),
+        ({"lr": "fast"}, ValueError, "lr must be a positive number"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay must be a number >= 0"),
+        ({"optimizer": "adam"}, ValueError, "optimizer must be 'adamw', 'sgd'"),
+        ({"schedule": "steps"}, ValueError, "schedule must be 'onecycle', 'cosine' or None"),
+        ({"mode": "best"}, ValueError, "mode must be 'min', 'max'"),
+        ({"max_seconds": 0}, ValueError, "max_seconds must be a positive number"),
+        ({"metrics": ["accuracy"]}, TypeError, "metrics must be a dict"),
+        ({"loss_fn": "cross-entropy"}, TypeError, "loss_fn must be callable"),
+        ({"checkpoint": 3}, TypeError, "checkpoint must be a file path"),
+        ({"device": "tpu"}, ValueError, "device must be 'cpu', 'cuda', 'mps'"),
+        ({"monitor": "val_f1"}, ValueError, "monitor must be a value fit records: .*'val_loss'.*; got 'val_f1'"),
+    ],
+)
 def test_bad_arguments_say_what_was_expected(kwargs, error, words):
     train, val = _loaders()
     args = {"epochs": 1, "loss_fn": nn.CrossEntropyLoss(), "progress": False, **kwargs}
@@ -287,13 +368,19 @@ def test_bad_arguments_say_what_was_expected(kwargs, error, words):
         fit(_model(), train, val, **args)
 
 
-@pytest.mark.parametrize("callbacks, words", [
-    (TimeBudget(5), "callbacks must be a list of Callback objects, got a single TimeBudget; wrap it in a list"),
-    ("stop", "callbacks must be a list of cvlearn.train.Callback objects, got str"),
-    ([TimeBudget], r"callbacks\[0\] is the class TimeBudget, not an object of it; call it: TimeBudget\(...\)"),
-    ([TimeBudget(5), print], r"callbacks\[1\] must be a cvlearn.train.Callback .*got builtin_function_or_method"),
-    ([SimpleNamespace(on_step_end=print)], r"callbacks\[0\] must be a cvlearn.train.Callback .*got SimpleNamespace"),
-])
+@pytest.mark.parametrize(
+    "callbacks, words",
+    [
+        (TimeBudget(5), "callbacks must be a list of Callback objects, got a single TimeBudget; wrap it in a list"),
+        ("stop", "callbacks must be a list of cvlearn.train.Callback objects, got str"),
+        ([TimeBudget], r"callbacks\[0\] is the class TimeBudget, not an object of it; call it: TimeBudget\(...\)"),
+        ([TimeBudget(5), print], r"callbacks\[1\] must be a cvlearn.train.Callback .*got builtin_function_or_method"),
+        (
+            [SimpleNamespace(on_step_end=print)],
+            r"callbacks\[0\] must be a cvlearn.train.Callback .*got SimpleNamespace",
+        ),
+    ],
+)
 def test_bad_callbacks_are_a_type_error_naming_the_argument(callbacks, words):
     train, _ = _loaders()
     model = _SelfScoring()
@@ -329,8 +416,7 @@ def test_monitor_is_refused_before_any_training_step():
     with pytest.raises(ValueError, match="monitor must be a value fit records"):
         fit(model, train, epochs=1, monitor="val_accuracy", progress=False)
     assert model.steps == 0
-    history = fit(model, train, epochs=1, evaluate=lambda m: {"accuracy": 0.5}, monitor="val_accuracy",
-                  progress=False)
+    history = fit(model, train, epochs=1, evaluate=lambda m: {"accuracy": 0.5}, monitor="val_accuracy", progress=False)
     assert history.best["val_accuracy"] == 0.5 and model.steps == len(train)
 
 
@@ -368,3 +454,25 @@ def test_seed_everything_repeats_random_numbers():
     a = torch.rand(3)
     seed_everything(5)
     assert torch.equal(a, torch.rand(3))
+
+
+def test_fit_moves_a_weighted_loss_with_the_model():
+    moved = []
+
+    class RecordingLoss(torch.nn.CrossEntropyLoss):
+        def to(self, *args, **kwargs):
+            moved.append(torch.device(args[0]))
+            return super().to(*args, **kwargs)
+
+    masks = torch.randint(0, 3, (2, 8, 8), generator=torch.Generator().manual_seed(0))
+    masks[:, ::4] = 255  # outlines nobody labelled, as in VOC
+    loader = DataLoader(TensorDataset(torch.rand(2, 3, 8, 8), masks), batch_size=2)
+    fit(
+        FCN(3, width=4, depth=2),
+        loader,
+        loss_fn=RecordingLoss(weight=torch.ones(3), ignore_index=255),
+        epochs=1,
+        device="cpu",
+        progress=False,
+    )
+    assert moved == [torch.device("cpu")]

@@ -41,8 +41,13 @@ def test_missing_and_offline_is_false_with_one_clear_line(torch_home, monkeypatc
     assert asked == [(("download.pytorch.org", 443), weights.NETWORK_TIMEOUT)] and weights.NETWORK_TIMEOUT < 1
     line = status.message
     assert "\n" not in line
-    for part in ("MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1", "177 MB", "cannot be reached",
-                 "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth", str(torch_home / "hub" / "checkpoints")):
+    for part in (
+        "MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1",
+        "177 MB",
+        "cannot be reached",
+        "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth",
+        str(torch_home / "hub" / "checkpoints"),
+    ):
         assert part in line
 
 
@@ -52,8 +57,9 @@ def test_missing_but_reachable_is_downloadable(torch_home, monkeypatch):
     assert status and status.downloadable and "will download" in str(status)
 
 
-@pytest.mark.parametrize("bad, error", [("ResNet50", ValueError), ("NoSuch_Weights.DEFAULT", ValueError),
-                                        (3, TypeError)])
+@pytest.mark.parametrize(
+    "bad, error", [("ResNet50", ValueError), ("NoSuch_Weights.DEFAULT", ValueError), (3, TypeError)]
+)
 def test_bad_weight_names_are_clear_errors(bad, error):
     with pytest.raises(error, match="weights must"):
         weights.available(bad)

@@ -19,24 +19,88 @@ from pathlib import Path
 from ..images import collate_detection
 from ..toyworld import SPECS
 from . import cache, download, real, registry, toy
-from .cache import (DATA_ENV, DataFolder, course_folder, data_folder, default_root, display_path, is_writable,
-                    readable_roots, sha256, user_cache_folder)
+from .cache import (
+    DATA_ENV,
+    DataFolder,
+    course_folder,
+    data_folder,
+    default_root,
+    display_path,
+    is_writable,
+    readable_roots,
+    sha256,
+    user_cache_folder,
+)
 from .download import DataMissingError
 from .real import RealDataset, RealSpec, choose
 from .registry import get, names, register
-from .toy import (MAX_SIZE, MIN_SIZE, ToyDataset, build, build_split, cache_paths, check_name, render_split, verify,
-                  verify_split)
+from .toy import (
+    MAX_SIZE,
+    MIN_SIZE,
+    ToyDataset,
+    build,
+    build_split,
+    cache_paths,
+    check_name,
+    render_split,
+    verify,
+    verify_split,
+)
 
-__all__ = ["DATA_ENV", "MAX_SIZE", "MIN_SIZE", "SPECS", "DataFolder", "DataMissingError", "RealDataset", "RealSpec",
-           "ToyDataset", "build", "build_split", "cache", "cache_paths", "check_name", "choose", "collate_detection",
-           "course_folder", "data_folder", "default_root", "display_path", "download", "get", "is_writable", "load",
-           "names", "readable_roots", "real", "register", "registry", "render_split", "sha256", "toy",
-           "user_cache_folder", "verify", "verify_split"]
+__all__ = [
+    "DATA_ENV",
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "SPECS",
+    "AnyDataset",
+    "DataFolder",
+    "DataMissingError",
+    "RealDataset",
+    "RealSpec",
+    "ToyDataset",
+    "build",
+    "build_split",
+    "cache",
+    "cache_paths",
+    "check_name",
+    "choose",
+    "collate_detection",
+    "course_folder",
+    "data_folder",
+    "default_root",
+    "display_path",
+    "download",
+    "get",
+    "is_writable",
+    "load",
+    "names",
+    "readable_roots",
+    "real",
+    "register",
+    "registry",
+    "render_split",
+    "sha256",
+    "toy",
+    "user_cache_folder",
+    "verify",
+    "verify_split",
+]
+
+AnyDataset = ToyDataset | RealDataset
+"""What :func:`load` returns: one split of a toy or a real dataset, its items in the same format."""
 
 
-def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
-         n: int | None = None, seed: int = 0, transforms: Callable | None = None,
-         progress: bool = True, download: bool = False) -> ToyDataset | RealDataset:
+def load(
+    name: str,
+    split: str = "train",
+    root: str | Path | None = None,
+    size: int | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    transforms: Callable | None = None,
+    progress: bool = True,
+    download: bool = False,
+) -> AnyDataset:
     """One split of a registered dataset, toy or real, in the same format.
 
     Args:
@@ -56,6 +120,5 @@ def load(name: str, split: str = "train", root: str | Path | None = None, size: 
             :class:`DataMissingError` says how).
     """
     if registry.get(name).kind == "real":
-        return real.load(name, split, root, size=size, n=n, transforms=transforms, progress=progress,
-                         download=download)
+        return real.load(name, split, root, size=size, n=n, transforms=transforms, progress=progress, download=download)
     return toy.load(name, split, root, size=size, n=n, seed=seed, transforms=transforms, progress=progress)

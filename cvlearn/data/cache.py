@@ -15,8 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DATA_ENV", "DataFolder", "atomic_write", "course_folder", "data_folder", "default_root", "display_path",
-           "is_writable", "readable_roots", "sha256", "user_cache_folder"]
+__all__ = [
+    "DATA_ENV",
+    "DataFolder",
+    "atomic_write",
+    "course_folder",
+    "data_folder",
+    "default_root",
+    "display_path",
+    "is_writable",
+    "readable_roots",
+    "sha256",
+    "user_cache_folder",
+]
 
 DATA_ENV = "CVLEARN_DATA"
 
@@ -75,13 +86,20 @@ def _decide(course: Path | None) -> DataFolder:
     if course is not None:
         if is_writable(course / "datasets"):
             return DataFolder(course / "datasets", "the course's datasets folder", course)
-        return DataFolder(user_cache_folder(), "the course's datasets folder is read-only, so caches go to "
-                          "your user cache folder", course, read_only=True)
+        return DataFolder(
+            user_cache_folder(),
+            "the course's datasets folder is read-only, so caches go to your user cache folder",
+            course,
+            read_only=True,
+        )
     local = Path("datasets")
     if is_writable(local if local.is_dir() else Path.cwd()):
         return DataFolder(local, "no course folder above the working directory, so ./datasets")
-    return DataFolder(user_cache_folder(), "no course folder and the working directory is read-only, so "
-                      "caches go to your user cache folder", read_only=True)
+    return DataFolder(
+        user_cache_folder(),
+        "no course folder and the working directory is read-only, so caches go to your user cache folder",
+        read_only=True,
+    )
 
 
 def data_folder() -> DataFolder:

@@ -172,14 +172,15 @@ def missing_message(name: str, root: str | Path | None = None) -> str:
     """One paragraph: what is missing, its size, where to put it by hand and the command that fetches it."""
     src, base = source(name), folder(name, root)
     lacking = missing_paths(name, root)
-    where = (f"nothing of it is in {base}" if len(lacking) == len(src.required)
-             else f"{base} lacks {', '.join(lacking)}")
+    where = f"nothing of it is in {base}" if len(lacking) == len(src.required) else f"{base} lacks {', '.join(lacking)}"
     files = " and ".join(a.file_name for a in src.archives)
     them = "them" if len(src.archives) > 1 else "it"
-    return (f"{src.title} ({name}, {src.size} to download) is not on this machine: {where}. Fetch it with "
-            f"`cvlearn data download {name}` (or `cvlearn.data.load({name!r}, download=True)`), or download "
-            f"{files} from {src.homepage} by hand, put {them} in {base}/ and run that command, which checks "
-            f"and unpacks {them} offline. Without it, {src.toy} teaches the same ideas on the toy world.")
+    return (
+        f"{src.title} ({name}, {src.size} to download) is not on this machine: {where}. Fetch it with "
+        f"`cvlearn data download {name}` (or `cvlearn.data.load({name!r}, download=True)`), or download "
+        f"{files} from {src.homepage} by hand, put {them} in {base}/ and run that command, which checks "
+        f"and unpacks {them} offline. Without it, {src.toy} teaches the same ideas on the toy world."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,7 +220,8 @@ def verify_or_delete(path: Path, archive: Archive, name: str) -> None:
         raise ChecksumError(
             f"{path.name} of {name} is not the expected file: {problem}. It was deleted; run "
             f"`cvlearn data download {name}` to fetch it again (if this repeats, the server's copy has "
-            f"changed: please report it).")
+            f"changed: please report it)."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,8 +235,9 @@ def _reachable(url: str) -> bool:
     return urlparse(url).scheme == "file" or system.network_reachable(system.url_server(url))
 
 
-def download_file(url: str, part: Path, size: int | None = None, progress: bool = True,
-                  opener: Opener = urllib.request.urlopen) -> None:
+def download_file(
+    url: str, part: Path, size: int | None = None, progress: bool = True, opener: Opener = urllib.request.urlopen
+) -> None:
     """Download ``url`` into ``part``, resuming what an earlier, interrupted run left there.
 
     A resumed request asks for ``Range: bytes=N-``; a server that answers with the whole file
@@ -260,16 +263,31 @@ def download_file(url: str, part: Path, size: int | None = None, progress: bool 
             offset = 0
         length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
         total = offset + int(length) if length else size
-        with open(part, "ab" if offset else "wb") as f, \
-                tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-                     desc=part.name.removesuffix(".part"), disable=not progress, leave=False) as bar:
+        with (
+            open(part, "ab" if offset else "wb") as f,
+            tqdm(
+                total=total,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
             while chunk := response.read(CHUNK):
                 f.write(chunk)
                 bar.update(len(chunk))
 
 
-def fetch_archive(archive: Archive, name: str, root: str | Path | None = None, progress: bool = True,
-                  opener: Opener = urllib.request.urlopen) -> Path:
+def fetch_archive(
+    archive: Archive,
+    name: str,
+    root: str | Path | None = None,
+    progress: bool = True,
+    opener: Opener = urllib.request.urlopen,
+) -> Path:
     """A checked copy of ``archive`` in ``datasets/NAME/``: kept if already there, else downloaded.
 
     Mirrors are tried in order. A resumed download that fails its check is fetched once more
@@ -285,11 +303,13 @@ def fetch_archive(archive: Archive, name: str, root: str | Path | None = None, p
     if not reachable:
         hosts = ", ".join(sorted({system.url_server(u)[0] for u in archive.urls}))
         src = source(name)
-        raise DownloadError(f"cannot download {archive.file_name} of {name} ({src.size} in all): {hosts} cannot be "
-                            f"reached (offline?). On a machine with a network, download it from {src.homepage}, "
-                            f"put it in {base}/ and run `cvlearn data download {name}` again: it checks and "
-                            f"unpacks archives found there without a network. Meanwhile {src.toy} teaches the "
-                            f"same ideas on the toy world.")
+        raise DownloadError(
+            f"cannot download {archive.file_name} of {name} ({src.size} in all): {hosts} cannot be "
+            f"reached (offline?). On a machine with a network, download it from {src.homepage}, "
+            f"put it in {base}/ and run `cvlearn data download {name}` again: it checks and "
+            f"unpacks archives found there without a network. Meanwhile {src.toy} teaches the "
+            f"same ideas on the toy world."
+        )
     errors = []
     for url in reachable:
         for attempt in range(2):
@@ -308,8 +328,10 @@ def fetch_archive(archive: Archive, name: str, root: str | Path | None = None, p
                     continue
                 raise
             return path
-    raise DownloadError(f"cannot download {archive.file_name} of {name} ({'; '.join(errors)}); what arrived is "
-                        f"kept in {part} and the next `cvlearn data download {name}` resumes it.")
+    raise DownloadError(
+        f"cannot download {archive.file_name} of {name} ({'; '.join(errors)}); what arrived is "
+        f"kept in {part} and the next `cvlearn data download {name}` resumes it."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,7 +340,7 @@ def fetch_archive(archive: Archive, name: str, root: str | Path | None = None, p
 
 
 def _extract_tar(path: Path, into: Path, progress: bool) -> None:
-    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    safe: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with tarfile.open(path) as tar:
         for member in tqdm(tar, desc=f"unpacking {path.name}", unit=" files", disable=not progress, leave=False):
             if member.name.startswith(("/", "\\")) or ".." in Path(member.name).parts:
@@ -331,8 +353,9 @@ def _extract_zip(path: Path, into: Path, progress: bool) -> None:
         bad = archive.testzip()
         if bad is not None:
             raise zipfile.BadZipFile(f"{bad} fails its CRC check")
-        for member in tqdm(archive.infolist(), desc=f"unpacking {path.name}", unit=" files",
-                           disable=not progress, leave=False):
+        for member in tqdm(
+            archive.infolist(), desc=f"unpacking {path.name}", unit=" files", disable=not progress, leave=False
+        ):
             archive.extract(member, into)
 
 
@@ -346,8 +369,10 @@ def unpack(path: Path, into: Path, name: str, progress: bool = True) -> None:
             _extract_tar(path, into, progress)
     except (tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error) as err:
         path.unlink(missing_ok=True)
-        raise CorruptArchiveError(f"{path.name} of {name} cannot be unpacked ({type(err).__name__}: {err}). "
-                                  f"It was deleted; run `cvlearn data download {name}` to fetch it again.") from None
+        raise CorruptArchiveError(
+            f"{path.name} of {name} cannot be unpacked ({type(err).__name__}: {err}). "
+            f"It was deleted; run `cvlearn data download {name}` to fetch it again."
+        ) from None
 
 
 def _remove_leftovers(base: Path) -> None:
@@ -365,8 +390,10 @@ def install(name: str, archives: list[Path], root: str | Path | None = None, pro
             unpack(path, staging / src.unpack_into, name, progress)
         lacking = [p for p in src.required if not (staging / p).exists()]
         if lacking:
-            raise CorruptArchiveError(f"the archives of {name} unpacked without {', '.join(lacking)}; delete "
-                                      f"{base} and run `cvlearn data download {name}` again.")
+            raise CorruptArchiveError(
+                f"the archives of {name} unpacked without {', '.join(lacking)}; delete "
+                f"{base} and run `cvlearn data download {name}` again."
+            )
         target = base / src.folder
         if target.exists():  # an incomplete copy (complete ones never reach here): keep it aside
             aside = Path(tempfile.mkdtemp(dir=base, prefix=f"{src.folder}.incomplete-"))
@@ -378,8 +405,13 @@ def install(name: str, archives: list[Path], root: str | Path | None = None, pro
     return target
 
 
-def fetch(name: str, root: str | Path | None = None, progress: bool = True, keep_archives: bool = False,
-          opener: Opener = urllib.request.urlopen) -> Path:
+def fetch(
+    name: str,
+    root: str | Path | None = None,
+    progress: bool = True,
+    keep_archives: bool = False,
+    opener: Opener = urllib.request.urlopen,
+) -> Path:
     """Make a real dataset complete on disk: download (or find), check and unpack its archives.
 
     Args:

@@ -101,9 +101,28 @@ VOID = 255
 
 MAX_SIZE = 1024
 
-VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
-               "train", "tvmonitor")
+VOC_CLASSES = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
@@ -162,8 +181,8 @@ def _coordinate(box: Element, key: str, where: str) -> float:
     """One of a ``<bndbox>``'s four numbers; VOC writes most as integers and a few as ``273.5``."""
     text = box.findtext(key)
     try:
-        return float(text)
-    except (TypeError, ValueError):
+        return float(text or "")  # a missing number reads as "", which float() rejects too
+    except ValueError:
         raise RealDataError(f"{where}: expected a number in <bndbox><{key}>, got {text!r}") from None
 
 
@@ -201,13 +220,14 @@ def voc_objects(xml_path: Path, classes: tuple[str, ...]) -> tuple[torch.Tensor,
     try:
         root = parse_xml(xml_path).getroot()
     except ParseError as err:
-        raise RealDataError(f"{xml_path}: expected a VOC-format XML annotation, "
-                            f"but it does not parse ({err})") from None
+        raise RealDataError(
+            f"{xml_path}: expected a VOC-format XML annotation, but it does not parse ({err})"
+        ) from None
     objects = [_voc_object(obj, classes, f"{xml_path}, object {k}") for k, obj in enumerate(root.findall("object"), 1)]
     if not objects:
         return _no_objects()
-    boxes, labels, difficult = zip(*objects)
-    boxes = torch.tensor(boxes, dtype=torch.float32) - torch.tensor([1.0, 1.0, 0.0, 0.0])
+    coordinates, labels, difficult = zip(*objects)
+    boxes = torch.tensor(coordinates, dtype=torch.float32) - torch.tensor([1.0, 1.0, 0.0, 0.0])
     return boxes, torch.tensor(labels, dtype=torch.int64), torch.tensor(difficult, dtype=torch.bool)
 
 
@@ -246,8 +266,10 @@ def _read_indices(path: Path, what: str) -> np.ndarray:
         values = np.array(png)
         mode = png.mode
     if values.ndim != 2:
-        raise RealDataError(f"{path}: expected {what}, a one-channel palette or grey PNG of indices, "
-                            f"got a {mode}-mode image with {values.shape[-1]} channels")
+        raise RealDataError(
+            f"{path}: expected {what}, a one-channel palette or grey PNG of indices, "
+            f"got a {mode}-mode image with {values.shape[-1]} channels"
+        )
     # int64: 16-bit PNGs arrive as uint16, which torch cannot compare
     return values.astype(np.int64)
 
@@ -257,8 +279,9 @@ def _check_values(values: np.ndarray, allowed: np.ndarray, path: Path, what: str
     present = np.flatnonzero(np.bincount(values.ravel()))
     unexpected = np.setdiff1d(present, allowed)
     if len(unexpected):
-        raise RealDataError(f"{path}: expected {what} with values in {_ranges(allowed)}, "
-                            f"got {', '.join(map(str, unexpected[:10]))}")
+        raise RealDataError(
+            f"{path}: expected {what} with values in {_ranges(allowed)}, got {', '.join(map(str, unexpected[:10]))}"
+        )
 
 
 def _ranges(values: np.ndarray) -> str:
@@ -271,8 +294,10 @@ def _check_size(pixels: torch.Tensor, mask: np.ndarray, image_path: Path, mask_p
     """Raise unless a mask covers its photo pixel for pixel."""
     if tuple(mask.shape) != tuple(pixels.shape[-2:]):
         (h, w), (mh, mw) = pixels.shape[-2:], mask.shape
-        raise RealDataError(f"{mask_path}: expected a mask of the photo's size, {w} x {h} pixels as "
-                            f"{image_path.name} is, got {mw} x {mh}")
+        raise RealDataError(
+            f"{mask_path}: expected a mask of the photo's size, {w} x {h} pixels as "
+            f"{image_path.name} is, got {mw} x {mh}"
+        )
 
 
 def _no_objects() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -297,8 +322,16 @@ class RealDataset(torch.utils.data.Dataset):
     datasets' attributes.
     """
 
-    def __init__(self, spec: RealSpec, split: str, root: Path, size: int | None, n: int | None,
-                 transforms: Callable | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        spec: RealSpec,
+        split: str,
+        root: Path,
+        size: int | None,
+        n: int | None,
+        transforms: Callable | None = None,
+        progress: bool = True,
+    ) -> None:
         self.spec, self.name, self.split, self.root = spec, spec.name, split, root
         self.classes, self.categories = spec.classes, spec.categories
         self.semantic_classes, self.palette = spec.semantic_classes, spec.palette
@@ -326,7 +359,10 @@ class RealDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         size = "native" if self.size is None else self.size
-        return f"RealDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={size}, classes={list(self.classes)})"
+        return (
+            f"RealDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={size}, "
+            f"classes={list(self.classes)})"
+        )
 
     def _check_index(self, index: int) -> int:
         if not -len(self) <= index < len(self):
@@ -367,31 +403,39 @@ class RealDataset(torch.utils.data.Dataset):
         """(N,) int64: the main ``label`` of every sample (read from the lists and XML, no pixels)."""
         return torch.tensor([self._label(i) for i in range(len(self))], dtype=torch.int64)
 
-    def _stack(self) -> None:
+    def _stack(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every image and semantic mask of the split, read once: (N, 3, S, S) and (N, S, S) uint8."""
         if self.size is None:
-            raise ValueError(f"the photos of {self.name} differ in size, so they cannot be stacked into one "
-                             f"tensor; load it with a size, e.g. cvlearn.data.load({self.name!r}, "
-                             f"{self.split!r}, size=128), or index the dataset one sample at a time")
+            raise ValueError(
+                f"the photos of {self.name} differ in size, so they cannot be stacked into one "
+                f"tensor; load it with a size, e.g. cvlearn.data.load({self.name!r}, "
+                f"{self.split!r}, size=128), or index the dataset one sample at a time"
+            )
         images = torch.empty((len(self), 3, self.size, self.size), dtype=torch.uint8)
         semantic = torch.empty((len(self), self.size, self.size), dtype=torch.uint8)
-        for i in tqdm(range(len(self)), desc=f"reading {self.name} {self.split}", unit="img",
-                      disable=not self.progress, leave=False):
+        for i in tqdm(
+            range(len(self)),
+            desc=f"reading {self.name} {self.split}",
+            unit="img",
+            disable=not self.progress,
+            leave=False,
+        ):
             images[i], target = self._sample(i)
             semantic[i] = target["semantic"]
-        self._images, self._semantic = images, semantic
+        return images, semantic
 
     @property
     def images(self) -> torch.Tensor:
         """(N, 3, S, S) uint8: every image of the split (needs ``size``; read once, then kept)."""
         if self._images is None:
-            self._stack()
+            self._images, self._semantic = self._stack()
         return self._images
 
     @property
     def semantic_masks(self) -> torch.Tensor:
         """(N, S, S) uint8: every semantic mask of the split, 255 where unlabelled (needs ``size``)."""
         if self._semantic is None:
-            self._stack()
+            self._images, self._semantic = self._stack()
         return self._semantic
 
 
@@ -415,8 +459,10 @@ class OxfordPets(RealDataset):
         """One row, ``IMAGE CLASS-ID SPECIES BREED-ID``, checked: a bad one stops here, not deep in a loader."""
         if len(row) >= 4 and row[1].isdigit() and int(row[1]) >= 1 and row[2] in ("1", "2"):
             return row[0], int(row[1]) - 1, int(row[2]) - 1
-        raise RealDataError(f"{path}, row {k} (not counting blank and # lines): expected 'IMAGE CLASS-ID "
-                            f"SPECIES BREED-ID' with class ids from 1 and species 1 or 2, got {' '.join(row)!r}")
+        raise RealDataError(
+            f"{path}, row {k} (not counting blank and # lines): expected 'IMAGE CLASS-ID "
+            f"SPECIES BREED-ID' with class ids from 1 and species 1 or 2, got {' '.join(row)!r}"
+        )
 
     def _records(self, split: str) -> list[tuple[str, int, int]]:
         self._annotations = self.root / "oxford-iiit-pet" / "annotations"
@@ -424,8 +470,10 @@ class OxfordPets(RealDataset):
         other = self._list("trainval.txt" if split == "test" else "test.txt")
         # breed names as torchvision's OxfordIIITPet writes them ("American Bulldog"), from both
         # lists, so that target["breed"] indexes the same 37 names in every split
-        names = {breed: " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
-                 for image_id, breed, _ in rows + other}
+        names = {
+            breed: " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
+            for image_id, breed, _ in rows + other
+        }
         self.breeds = tuple(names.get(k, f"breed {k + 1}") for k in range(max(names, default=-1) + 1))
         return rows if split == "test" else _every_tenth(rows, split)
 
@@ -443,8 +491,13 @@ class OxfordPets(RealDataset):
         xml = self._annotations / "xmls" / f"{image_id}.xml"
         # head boxes exist for most trainval photos only: no XML means no box, not an error
         boxes, labels, _ = voc_objects(xml, self.classes) if xml.exists() else _no_objects()
-        return pixels, {"label": species, "breed": breed, "boxes": boxes, "labels": labels,
-                        "semantic": torch.from_numpy(lookup[trimap])}
+        return pixels, {
+            "label": species,
+            "breed": breed,
+            "boxes": boxes,
+            "labels": labels,
+            "semantic": torch.from_numpy(lookup[trimap]),
+        }
 
 
 class PennFudan(RealDataset):
@@ -456,8 +509,9 @@ class PennFudan(RealDataset):
 
     def _records(self, split: str) -> list[Path]:
         # dot files are no photos: macOS leaves ._NAME.png beside each file it copies
-        images = sorted(path for path in (self.root / "PennFudanPed" / "PNGImages").glob("*.png")
-                        if not path.name.startswith("."))
+        images = sorted(
+            path for path in (self.root / "PennFudanPed" / "PNGImages").glob("*.png") if not path.name.startswith(".")
+        )
         part = {0: "test", 1: "val"}  # every 5th image (0, 5, ...) is test, the next val, the rest train
         return [path for i, path in enumerate(images) if part.get(i % 5, "train") == split]
 
@@ -474,8 +528,13 @@ class PennFudan(RealDataset):
         instances = torch.from_numpy(ids_map)
         masks = instances == torch.from_numpy(ids[ids > 0]).view(-1, 1, 1)
         boxes = masks_to_boxes(masks) + torch.tensor([0.0, 0.0, 1.0, 1.0])
-        return pixels, {"label": 0, "boxes": boxes, "labels": torch.ones(len(masks), dtype=torch.int64),
-                        "masks": masks, "semantic": (instances > 0).long()}
+        return pixels, {
+            "label": 0,
+            "boxes": boxes,
+            "labels": torch.ones(len(masks), dtype=torch.int64),
+            "masks": masks,
+            "semantic": (instances > 0).long(),
+        }
 
 
 class VOC2012(RealDataset):
@@ -515,79 +574,151 @@ class VOC2012(RealDataset):
         pixels, semantic = _read_rgb(image_path), _read_indices(mask_path, "a class mask")
         _check_values(semantic, self.SEMANTIC, mask_path, "a class mask")
         _check_size(pixels, semantic, image_path, mask_path)
-        return pixels, {"label": self._largest(boxes, labels), "boxes": boxes, "labels": labels,
-                        "difficult": difficult, "semantic": torch.from_numpy(semantic)}
+        return pixels, {
+            "label": self._largest(boxes, labels),
+            "boxes": boxes,
+            "labels": labels,
+            "difficult": difficult,
+            "semantic": torch.from_numpy(semantic),
+        }
 
 
 # --------------------------------------------------------------------------------------------
 # The real datasets: one spec each, with its source and reader
 # --------------------------------------------------------------------------------------------
 
-OXFORD_PETS = register(RealSpec(
-    name="oxford-pets", description="7,349 photos of 37 cat and dog breeds (Parkhi et al., 2012)",
-    classes=("cat", "dog"), semantic_classes=("background", "cat", "dog"), export_format="imagefolder",
-    semantic_colours=(toyworld.PALETTE["background"], toyworld.PALETTE["cat"], toyworld.PALETTE["dog"]),
-    fills="`label` (cat/dog), `breed`, `boxes` (head, trainval only), `semantic` (trimap)",
-    source=Source(
-        "Oxford-IIIT Pet", "https://www.robots.ox.ac.uk/~vgg/data/pets/",
-        archives=(
-            # sha256 and sizes: TensorFlow Datasets, tensorflow_datasets/datasets/oxford_iiit_pet/checksums.tsv
-            Archive("images.tar.gz", ("https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz",
-                                      "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz"),
-                    791_918_971, "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d"),
-            Archive("annotations.tar.gz", ("https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz",
-                                           "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz"),
-                    19_173_078, "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91"),
+OXFORD_PETS = register(
+    RealSpec(
+        name="oxford-pets",
+        description="7,349 photos of 37 cat and dog breeds (Parkhi et al., 2012)",
+        classes=("cat", "dog"),
+        semantic_classes=("background", "cat", "dog"),
+        export_format="imagefolder",
+        semantic_colours=(toyworld.PALETTE["background"], toyworld.PALETTE["cat"], toyworld.PALETTE["dog"]),
+        fills="`label` (cat/dog), `breed`, `boxes` (head, trainval only), `semantic` (trimap)",
+        source=Source(
+            "Oxford-IIIT Pet",
+            "https://www.robots.ox.ac.uk/~vgg/data/pets/",
+            archives=(
+                # sha256 and sizes: TensorFlow Datasets, tensorflow_datasets/datasets/oxford_iiit_pet/checksums.tsv
+                Archive(
+                    "images.tar.gz",
+                    (
+                        "https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz",
+                        "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+                    ),
+                    791_918_971,
+                    "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
+                ),
+                Archive(
+                    "annotations.tar.gz",
+                    (
+                        "https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz",
+                        "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+                    ),
+                    19_173_078,
+                    "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
+                ),
+            ),
+            folder="oxford-iiit-pet",
+            unpack_into="oxford-iiit-pet",
+            required=(
+                "oxford-iiit-pet/images",
+                "oxford-iiit-pet/annotations/trainval.txt",
+                "oxford-iiit-pet/annotations/test.txt",
+                "oxford-iiit-pet/annotations/trimaps",
+                "oxford-iiit-pet/annotations/xmls",
+            ),
+            licence="CC BY-SA 4.0",
+            toy="toy-pets",
         ),
-        folder="oxford-iiit-pet", unpack_into="oxford-iiit-pet",
-        required=("oxford-iiit-pet/images", "oxford-iiit-pet/annotations/trainval.txt",
-                  "oxford-iiit-pet/annotations/test.txt", "oxford-iiit-pet/annotations/trimaps",
-                  "oxford-iiit-pet/annotations/xmls"),
-        licence="CC BY-SA 4.0", toy="toy-pets"),
-    reader=OxfordPets))
+        reader=OxfordPets,
+    )
+)
 
-PENN_FUDAN = register(RealSpec(
-    name="penn-fudan", description="170 street photos, 345 pedestrians",
-    classes=("person",), semantic_classes=("background", "person"), export_format="coco",
-    semantic_colours=(tuple(voc_palette(16)[0]), tuple(voc_palette(16)[15])),
-    fills="`boxes`, `labels`, `masks`, `semantic`",
-    source=Source(
-        "Penn-Fudan pedestrians", "https://www.cis.upenn.edu/~jshi/ped_html/",
-        archives=(
-            # No published sha256 was found; md5 from ContinualAI/avalanche, penn_fudan_data.py.
-            Archive("PennFudanPed.zip", ("https://www.cis.upenn.edu/~jshi/ped_html/PennFudanPed.zip",),
-                    None, None, md5="5aaa3dee905cef73325923716e38fc6d"),
+PENN_FUDAN = register(
+    RealSpec(
+        name="penn-fudan",
+        description="170 street photos, 345 pedestrians",
+        classes=("person",),
+        semantic_classes=("background", "person"),
+        export_format="coco",
+        semantic_colours=(tuple(voc_palette(16)[0]), tuple(voc_palette(16)[15])),
+        fills="`boxes`, `labels`, `masks`, `semantic`",
+        source=Source(
+            "Penn-Fudan pedestrians",
+            "https://www.cis.upenn.edu/~jshi/ped_html/",
+            archives=(
+                # No published sha256 was found; md5 from ContinualAI/avalanche, penn_fudan_data.py.
+                Archive(
+                    "PennFudanPed.zip",
+                    ("https://www.cis.upenn.edu/~jshi/ped_html/PennFudanPed.zip",),
+                    None,
+                    None,
+                    md5="5aaa3dee905cef73325923716e38fc6d",
+                ),
+            ),
+            folder="PennFudanPed",
+            unpack_into="",
+            required=("PennFudanPed/PNGImages", "PennFudanPed/PedMasks"),
+            licence="research use (see the homepage)",
+            toy="toy-pens",
         ),
-        folder="PennFudanPed", unpack_into="",
-        required=("PennFudanPed/PNGImages", "PennFudanPed/PedMasks"),
-        licence="research use (see the homepage)", toy="toy-pens"),
-    reader=PennFudan))
+        reader=PennFudan,
+    )
+)
 
-VOC = register(RealSpec(
-    name="voc2012", description="Pascal VOC 2012: 2,913 photos with masks of 20 object classes",
-    classes=VOC_CLASSES, semantic_classes=("background", *VOC_CLASSES), export_format="coco",
-    semantic_colours=tuple(map(tuple, voc_palette(21))),
-    fills="`boxes`, `labels` (detection), `semantic` (segmentation, 255 = unlabelled)",
-    source=Source(
-        "Pascal VOC 2012", "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/",
-        archives=(
-            # sha256 and size: TensorFlow Datasets, tensorflow_datasets/url_checksums/voc.txt
-            Archive("VOCtrainval_11-May-2012.tar",
-                    ("https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
-                     "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar"),
-                    1_999_639_040, "e14f763270cf193d0b5f74b169f44157a4b0c6efa708f4dd0ff78ee691763bcb"),
+VOC = register(
+    RealSpec(
+        name="voc2012",
+        description="Pascal VOC 2012: 2,913 photos with masks of 20 object classes",
+        classes=VOC_CLASSES,
+        semantic_classes=("background", *VOC_CLASSES),
+        export_format="coco",
+        semantic_colours=tuple(map(tuple, voc_palette(21))),
+        fills="`boxes`, `labels` (detection), `semantic` (segmentation, 255 = unlabelled)",
+        source=Source(
+            "Pascal VOC 2012",
+            "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/",
+            archives=(
+                # sha256 and size: TensorFlow Datasets, tensorflow_datasets/url_checksums/voc.txt
+                Archive(
+                    "VOCtrainval_11-May-2012.tar",
+                    (
+                        "https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+                        "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+                    ),
+                    1_999_639_040,
+                    "e14f763270cf193d0b5f74b169f44157a4b0c6efa708f4dd0ff78ee691763bcb",
+                ),
+            ),
+            folder="VOCdevkit",
+            unpack_into="",
+            required=(
+                "VOCdevkit/VOC2012/JPEGImages",
+                "VOCdevkit/VOC2012/Annotations",
+                "VOCdevkit/VOC2012/SegmentationClass",
+                "VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt",
+                "VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt",
+            ),
+            licence="Flickr terms of use (see the homepage)",
+            toy="toy-pasture",
         ),
-        folder="VOCdevkit", unpack_into="",
-        required=("VOCdevkit/VOC2012/JPEGImages", "VOCdevkit/VOC2012/Annotations",
-                  "VOCdevkit/VOC2012/SegmentationClass", "VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt",
-                  "VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt"),
-        licence="Flickr terms of use (see the homepage)", toy="toy-pasture"),
-    reader=VOC2012))
+        reader=VOC2012,
+    )
+)
 
 
-def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
-         n: int | None = None, transforms: Callable | None = None, progress: bool = True,
-         download: bool = False) -> RealDataset:
+def load(
+    name: str,
+    split: str = "train",
+    root: str | Path | None = None,
+    size: int | None = None,
+    n: int | None = None,
+    transforms: Callable | None = None,
+    progress: bool = True,
+    download: bool = False,
+) -> RealDataset:
     """One split of a real dataset (usually called through :func:`cvlearn.data.load`).
 
     Args:
@@ -641,8 +772,12 @@ def choose(data: str, toy: str, real: str, root: str | Path | None = None) -> st
 
 def table() -> str:
     """The real datasets as a markdown table, one row per registered spec (``datasets/README.md``)."""
-    rows = ["| name | what | target keys filled | download | licence |",
-            "|------|------|--------------------|----------|---------|"]
+    rows = [
+        "| name | what | target keys filled | download | licence |",
+        "|------|------|--------------------|----------|---------|",
+    ]
     for spec in map(real_spec, names("real")):
-        rows.append(f"| `{spec.name}` | {spec.description} | {spec.fills} | {spec.source.size} | {spec.source.licence} |")
+        rows.append(
+            f"| `{spec.name}` | {spec.description} | {spec.fills} | {spec.source.size} | {spec.source.licence} |"
+        )
     return "\n".join(rows)

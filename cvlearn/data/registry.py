@@ -43,8 +43,9 @@ def register(spec: DatasetSpec, replace: bool = False) -> DatasetSpec:
     if not isinstance(spec, DatasetSpec) or spec.kind not in KINDS:
         raise TypeError(f"spec must be a ToySpec or RealSpec, got {type(spec).__name__}: {spec!r}")
     if spec.name in names() and not replace:
-        raise ValueError(f"a dataset named {spec.name!r} is registered already; pick another name, "
-                         f"or pass replace=True")
+        raise ValueError(
+            f"a dataset named {spec.name!r} is registered already; pick another name, or pass replace=True"
+        )
     unregister(spec.name)
     _STORES[spec.kind][spec.name] = spec
     return spec
@@ -80,17 +81,18 @@ def get(name: Any) -> DatasetSpec:
     for store in _STORES.values():
         if name in store:
             return store[name]
-    raise ValueError(f"unknown dataset name {name!r}; expected one of {names('toy')} (toy) "
-                     f"or {names('real')} (real)")
+    raise ValueError(f"unknown dataset name {name!r}; expected one of {names('toy')} (toy) or {names('real')} (real)")
 
 
 def toy_spec(name: Any) -> ToySpec:
     """The spec of a toy dataset; a real one's name gets a ValueError saying how real data is had."""
     spec = get(name)
     if not isinstance(spec, ToySpec):
-        raise ValueError(f"{name} is a real dataset: `cvlearn data download {name}` fetches it and "
-                         f"cvlearn.data.load({name!r}, split) reads it; rendering, caching and "
-                         f"verifying are for the toy datasets {names('toy')}")
+        raise ValueError(
+            f"{name} is a real dataset: `cvlearn data download {name}` fetches it and "
+            f"cvlearn.data.load({name!r}, split) reads it; rendering, caching and "
+            f"verifying are for the toy datasets {names('toy')}"
+        )
     return spec
 
 
@@ -101,8 +103,10 @@ def real_spec(name: Any) -> Any:
     if name in REAL_SPECS:
         return REAL_SPECS[name]
     if name in TOY_SPECS:
-        raise ValueError(f"{name} is a toy dataset: it is drawn on this machine, never downloaded "
-                         f"(`cvlearn data build {name}`); real ones are {names('real')}")
+        raise ValueError(
+            f"{name} is a toy dataset: it is drawn on this machine, never downloaded "
+            f"(`cvlearn data build {name}`); real ones are {names('real')}"
+        )
     raise ValueError(f"unknown real dataset name {name!r}; expected one of {names('real')}")
 
 

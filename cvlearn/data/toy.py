@@ -35,8 +35,20 @@ from .cache import atomic_write, default_root, readable_roots, sha256
 from .checks import check_int, check_split
 from .registry import toy_spec
 
-__all__ = ["MAX_SIZE", "MIN_SIZE", "ToyDataset", "build", "build_split", "cache_paths", "check_name",
-           "load", "render_split", "table", "verify", "verify_split"]
+__all__ = [
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "ToyDataset",
+    "build",
+    "build_split",
+    "cache_paths",
+    "check_name",
+    "load",
+    "render_split",
+    "table",
+    "verify",
+    "verify_split",
+]
 
 MIN_SIZE, MAX_SIZE = 32, 512
 _ARRAYS = ("images", "instances", "semantic", "targets", "offsets", "labels", "boxes")
@@ -52,9 +64,13 @@ def check_name(name: Any) -> ToySpec:
 # --------------------------------------------------------------------------------------------
 
 
-def cache_paths(name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None) -> tuple[Path, Path]:
+def cache_paths(
+    name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None
+) -> tuple[Path, Path]:
     """Where one split lives: its arrays (``.npz``) and its manifest (``.json``)."""
-    folder = Path(root if root is not None else default_root()) / name / f"v{toyworld.GENERATOR_VERSION}-{size}px-seed{seed}"
+    folder = (
+        Path(root if root is not None else default_root()) / name / f"v{toyworld.GENERATOR_VERSION}-{size}px-seed{seed}"
+    )
     return folder / f"{split}-{n}.npz", folder / f"{split}-{n}.json"
 
 
@@ -74,21 +90,37 @@ def render_split(name: str, split: str, size: int, n: int, seed: int, progress: 
         labels.append(out.labels)
         boxes.append(out.boxes)
         offsets[i + 1] = offsets[i] + len(out.labels)
-    return {"images": images, "instances": instances, "semantic": semantic, "targets": targets,
-            "offsets": offsets, "labels": np.concatenate(labels), "boxes": np.concatenate(boxes)}
+    return {
+        "images": images,
+        "instances": instances,
+        "semantic": semantic,
+        "targets": targets,
+        "offsets": offsets,
+        "labels": np.concatenate(labels),
+        "boxes": np.concatenate(boxes),
+    }
 
 
 def _manifest(name: str, split: str, size: int, n: int, seed: int, digest: str) -> dict:
-    return {"dataset": name, "split": split, "size": size, "n": n, "seed": seed,
-            "generator_version": toyworld.GENERATOR_VERSION, "sha256": digest}
+    return {
+        "dataset": name,
+        "split": split,
+        "size": size,
+        "n": n,
+        "seed": seed,
+        "generator_version": toyworld.GENERATOR_VERSION,
+        "sha256": digest,
+    }
 
 
-def build_split(name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None,
-                progress: bool = True) -> Path:
+def build_split(
+    name: str, split: str, size: int, n: int, seed: int, root: str | Path | None = None, progress: bool = True
+) -> Path:
     """Render one split and write it atomically: the arrays first, then their manifest."""
     arrays_path, manifest_path = cache_paths(name, split, size, n, seed, root)
     arrays = render_split(name, split, size, n, seed, progress)
-    atomic_write(arrays_path, lambda f: np.savez(f, **arrays))
+    # numpy's stubs let **arrays stand for savez's allow_pickle flag too, which mypy then rejects
+    atomic_write(arrays_path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
     manifest = _manifest(name, split, size, n, seed, sha256(arrays_path))
     atomic_write(manifest_path, lambda f: json.dump(manifest, f, indent=2), mode="w")
     return arrays_path
@@ -140,8 +172,15 @@ class ToyDataset(torch.utils.data.Dataset):
     ``(image, target)`` pair described in this module's docstring.
     """
 
-    def __init__(self, spec: ToySpec, split: str, size: int, seed: int, arrays: dict[str, np.ndarray],
-                 transforms: Callable | None = None) -> None:
+    def __init__(
+        self,
+        spec: ToySpec,
+        split: str,
+        size: int,
+        seed: int,
+        arrays: dict[str, np.ndarray],
+        transforms: Callable | None = None,
+    ) -> None:
         self.spec, self.split, self.size, self.seed = spec, split, size, seed
         self.name = spec.name
         self.classes, self.categories = spec.classes, spec.categories
@@ -159,8 +198,10 @@ class ToyDataset(torch.utils.data.Dataset):
         return len(self.images)
 
     def __repr__(self) -> str:
-        return (f"ToyDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={self.size}, "
-                f"seed={self.seed}, classes={list(self.classes)})")
+        return (
+            f"ToyDataset({self.name!r}, split={self.split!r}, n={len(self)}, size={self.size}, "
+            f"seed={self.seed}, classes={list(self.classes)})"
+        )
 
     def __getitem__(self, index: int) -> tuple[tv_tensors.Image, dict[str, Any]]:
         if not -len(self) <= index < len(self):
@@ -178,8 +219,9 @@ class ToyDataset(torch.utils.data.Dataset):
         masks = self._instances[index].unsqueeze(0) == ids.view(-1, 1, 1)
         return {
             "label": int(self.targets[index]),
-            "boxes": tv_tensors.BoundingBoxes(self._boxes[lo:hi].clone(), format="XYXY",
-                                              canvas_size=(self.size, self.size)),
+            "boxes": tv_tensors.BoundingBoxes(
+                self._boxes[lo:hi].clone(), format="XYXY", canvas_size=(self.size, self.size)
+            ),
             "labels": self._labels[lo:hi].clone(),
             "masks": tv_tensors.Mask(masks),
             "semantic": tv_tensors.Mask(self._semantic[index].long()),
@@ -197,9 +239,16 @@ class ToyDataset(torch.utils.data.Dataset):
         return scene
 
 
-def load(name: str, split: str = "train", root: str | Path | None = None, size: int | None = None,
-         n: int | None = None, seed: int = 0, transforms: Callable | None = None,
-         progress: bool = True) -> ToyDataset:
+def load(
+    name: str,
+    split: str = "train",
+    root: str | Path | None = None,
+    size: int | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    transforms: Callable | None = None,
+    progress: bool = True,
+) -> ToyDataset:
     """One split of a toy dataset, rendered and cached on first use.
 
     Args:
@@ -226,11 +275,13 @@ def load(name: str, split: str = "train", root: str | Path | None = None, size: 
             print(f"cache {arrays_path} is invalid ({problem}); rebuilding it")
         build_split(name, split, size, n, seed, root, progress)
         arrays = _read_arrays(arrays_path)
+        assert arrays is not None, f"{arrays_path} is unreadable right after it was built"
     return ToyDataset(spec, split, size, seed, arrays, transforms)
 
 
-def build(name: str, root: str | Path | None = None, size: int | None = None, seed: int = 0,
-          progress: bool = True) -> list[Path]:
+def build(
+    name: str, root: str | Path | None = None, size: int | None = None, seed: int = 0, progress: bool = True
+) -> list[Path]:
     """Render (or check) every split of a dataset at its default sizes; returns the array files."""
     spec = check_name(name)
     size = spec.size if size is None else size
@@ -259,10 +310,14 @@ EXPORT_FORMATS = {"imagefolder": "ImageFolder", "coco": "COCO JSON", "voc": "pal
 
 def table() -> str:
     """The toy datasets as a markdown table, one row per registered spec (``datasets/README.md``)."""
-    rows = ["| name | scenes | image | train / val / test | object classes | pixel classes | export format |",
-            "|------|--------|-------|--------------------|----------------|---------------|---------------|"]
+    rows = [
+        "| name | scenes | image | train / val / test | object classes | pixel classes | export format |",
+        "|------|--------|-------|--------------------|----------------|---------------|---------------|",
+    ]
     for spec in toyworld.SPECS.values():  # the toy half of the registry, in the order registered
         splits = " / ".join(str(spec.splits[s]) for s in SPLITS)
-        rows.append(f"| `{spec.name}` | {spec.description} | {spec.size} px | {splits} | {', '.join(spec.classes)} | "
-                    f"{', '.join(spec.semantic_classes)} | {EXPORT_FORMATS[spec.export_format]} |")
+        rows.append(
+            f"| `{spec.name}` | {spec.description} | {spec.size} px | {splits} | {', '.join(spec.classes)} | "
+            f"{', '.join(spec.semantic_classes)} | {EXPORT_FORMATS[spec.export_format]} |"
+        )
     return "\n".join(rows)

@@ -10,7 +10,8 @@ hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,14 +19,11 @@ from torchvision.ops import batched_nms, nms
 
 from ..boxes import decode, encode
 from ..metrics.detection import average_precision, interpolated_precision, precision_recall
-from .feedback import Feedback, run_answer, verdict
+from .feedback import Feedback, as_tensor, checker, run_answer, verdict
 
 
 def _as_tensor(answer: Any, dtype: torch.dtype) -> tuple[torch.Tensor | None, str | None]:
-    try:
-        return torch.as_tensor(answer).to(dtype), None
-    except (TypeError, ValueError, RuntimeError):
-        return None, f"it returned {type(answer).__name__}, expected a tensor"
+    return as_tensor(answer, dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -34,13 +32,21 @@ def _as_tensor(answer: Any, dtype: torch.dtype) -> tuple[torch.Tensor | None, st
 
 OFFSET_CASES = [
     ("a box on its own anchor", torch.tensor([[10.0, 10.0, 30.0, 30.0]]), torch.tensor([[10.0, 10.0, 30.0, 30.0]])),
-    ("a box shifted right by half the anchor's width", torch.tensor([[20.0, 10.0, 40.0, 30.0]]),
-     torch.tensor([[10.0, 10.0, 30.0, 30.0]])),
-    ("boxes twice as wide, and half as tall", torch.tensor([[0.0, 0.0, 40.0, 20.0], [5.0, 5.0, 15.0, 10.0]]),
-     torch.tensor([[10.0, 0.0, 30.0, 20.0], [0.0, 0.0, 20.0, 10.0]])),
-    ("small and large boxes on anchors of other sizes",
-     torch.tensor([[3.0, 4.0, 15.0, 20.0], [40.0, 30.0, 90.0, 95.0]]),
-     torch.tensor([[0.0, 0.0, 12.0, 12.0], [48.0, 48.0, 96.0, 96.0]])),
+    (
+        "a box shifted right by half the anchor's width",
+        torch.tensor([[20.0, 10.0, 40.0, 30.0]]),
+        torch.tensor([[10.0, 10.0, 30.0, 30.0]]),
+    ),
+    (
+        "boxes twice as wide, and half as tall",
+        torch.tensor([[0.0, 0.0, 40.0, 20.0], [5.0, 5.0, 15.0, 10.0]]),
+        torch.tensor([[10.0, 0.0, 30.0, 20.0], [0.0, 0.0, 20.0, 10.0]]),
+    ),
+    (
+        "small and large boxes on anchors of other sizes",
+        torch.tensor([[3.0, 4.0, 15.0, 20.0], [40.0, 30.0, 90.0, 95.0]]),
+        torch.tensor([[0.0, 0.0, 12.0, 12.0], [48.0, 48.0, 96.0, 96.0]]),
+    ),
 ]
 
 
@@ -64,6 +70,7 @@ def _offset_hint(out: torch.Tensor, boxes: torch.Tensor, anchors: torch.Tensor) 
     return "dx = (box cx - anchor cx) / anchor w, dy likewise with heights, dw = log(box w / anchor w), dh likewise"
 
 
+@checker("encode offsets")
 def check_encode_offsets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], quiet: bool = False) -> Feedback:
     """``fn(boxes, anchors) -> (N, 4)`` offsets ``(dx, dy, dw, dh)``; boxes, anchors (N, 4) XYXY.
 
@@ -75,15 +82,21 @@ def check_encode_offsets(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
         if problem:
             return verdict(False, f"{name}: {problem}", quiet)
         out, problem = _as_tensor(answer, torch.float32)
-        if problem:
+        if out is None:
             return verdict(False, f"{name}: {problem}", quiet)
         if tuple(out.shape) != tuple(boxes.shape):
-            return verdict(False, f"{name}: got shape {tuple(out.shape)}, expected {tuple(boxes.shape)} "
-                           "(four offsets per box)", quiet)
+            return verdict(
+                False,
+                f"{name}: got shape {tuple(out.shape)}, expected {tuple(boxes.shape)} (four offsets per box)",
+                quiet,
+            )
         if not torch.allclose(out, encode(boxes, anchors), atol=1e-4):
-            return verdict(False, f"{name}: got {out.round(decimals=3).tolist()}, expected "
-                           f"{encode(boxes, anchors).round(decimals=3).tolist()}; {_offset_hint(out, boxes, anchors)}",
-                           quiet)
+            return verdict(
+                False,
+                f"{name}: got {out.round(decimals=3).tolist()}, expected "
+                f"{encode(boxes, anchors).round(decimals=3).tolist()}; {_offset_hint(out, boxes, anchors)}",
+                quiet,
+            )
         assert torch.allclose(decode(out, anchors), boxes, atol=1e-3)
     return verdict(True, f"all {len(OFFSET_CASES)} cases right, and decoding your offsets gives the boxes back", quiet)
 
@@ -99,17 +112,28 @@ def _nms_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, fl
     xy = torch.rand(40, 2, generator=g) * 60
     many = torch.cat([xy, xy + 10 + torch.rand(40, 2, generator=g) * 25], dim=1)
     return [
-        ("an apple and an orange in the same place", apple_on_orange, torch.tensor([0.9, 0.8, 0.7]),
-         torch.tensor([1, 2, 1]), 0.5),
+        (
+            "an apple and an orange in the same place",
+            apple_on_orange,
+            torch.tensor([0.9, 0.8, 0.7]),
+            torch.tensor([1, 2, 1]),
+            0.5,
+        ),
         ("40 boxes of 3 classes", many, torch.rand(40, generator=g), torch.randint(1, 4, (40,), generator=g), 0.5),
-        ("the same, with a strict threshold", many, torch.rand(40, generator=g),
-         torch.randint(1, 4, (40,), generator=g), 0.2),
+        (
+            "the same, with a strict threshold",
+            many,
+            torch.rand(40, generator=g),
+            torch.randint(1, 4, (40,), generator=g),
+            0.2,
+        ),
         ("no boxes at all", torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.5),
     ]
 
 
-def _nms_hint(out: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, expected: torch.Tensor,
-              threshold: float) -> str:
+def _nms_hint(
+    out: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, expected: torch.Tensor, threshold: float
+) -> str:
     if out.dtype == torch.bool:
         return "return the indices of the boxes kept (int64), not a mask"
     if torch.equal(out, nms(boxes, scores, threshold)):
@@ -119,6 +143,7 @@ def _nms_hint(out: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor, expe
     return "for each class, run NMS on that class's boxes only; then put all kept indices together, best score first"
 
 
+@checker("class-aware NMS")
 def check_class_aware_nms(fn: Callable[..., torch.Tensor], quiet: bool = False) -> Feedback:
     """``fn(boxes, scores, labels, iou_threshold) -> keep``: indices (int64) of the boxes kept,
     best score first, where NMS runs within each class; equal to ``torchvision.ops.batched_nms``."""
@@ -132,8 +157,12 @@ def check_class_aware_nms(fn: Callable[..., torch.Tensor], quiet: bool = False) 
             return verdict(False, f"{name}: it returned {type(answer).__name__}, expected a tensor of indices", quiet)
         expected = batched_nms(boxes, scores, labels, threshold)
         if out.dtype == torch.bool or not torch.equal(out.long(), expected):
-            return verdict(False, f"{name}: kept {out.tolist()[:12]}, expected {expected.tolist()[:12]}; "
-                           f"{_nms_hint(out, boxes, scores, expected, threshold)}", quiet)
+            return verdict(
+                False,
+                f"{name}: kept {out.tolist()[:12]}, expected {expected.tolist()[:12]}; "
+                f"{_nms_hint(out, boxes, scores, expected, threshold)}",
+                quiet,
+            )
     return verdict(True, "the same boxes, in the same order, as torchvision.ops.batched_nms on every case", quiet)
 
 
@@ -159,17 +188,22 @@ def _ap_hint(value: float, matched: list[bool], num_gt: int) -> str:
     if len(hits):
         raw = np.where(at < len(precision), precision[np.minimum(at, len(precision) - 1)], 0.0)
     if np.isclose(value, raw.mean()):
-        return ("close: take the upper envelope first, the best precision at this recall *or any higher one* "
-                "(np.maximum.accumulate on the reversed precisions)")
+        return (
+            "close: take the upper envelope first, the best precision at this recall *or any higher one* "
+            "(np.maximum.accumulate on the reversed precisions)"
+        )
     eleven = interpolated_precision(precision, recall, np.linspace(0, 1, 11)).mean() if len(hits) else 0.0
     if np.isclose(value, eleven):
         return "that is the 11-point AP of Pascal VOC 2007; COCO reads the curve at 101 recalls, 0, 0.01, ..., 1"
     if len(hits) and np.isclose(value, precision[-1]):
         return "that is the precision at the end of the list; AP averages precision over recall levels"
-    return ("precision after each detection = hits so far / detections so far, recall = hits so far / boxes; "
-            "then the envelope, read at recall 0, 0.01, ..., 1 (0 beyond the last recall), averaged")
+    return (
+        "precision after each detection = hits so far / detections so far, recall = hits so far / boxes; "
+        "then the envelope, read at recall 0, 0.01, ..., 1 (0 beyond the last recall), averaged"
+    )
 
 
+@checker("average precision")
 def check_average_precision(fn: Callable[[list[bool], int], float], quiet: bool = False) -> Feedback:
     """``fn(matched, num_gt) -> AP``: ``matched`` lists hit (True) or miss for detections sorted
     best score first, ``num_gt`` counts the boxes; COCO's 101-point interpolated AP."""
@@ -181,7 +215,7 @@ def check_average_precision(fn: Callable[[list[bool], int], float], quiet: bool 
             value = float(answer)
         except (TypeError, ValueError):
             return verdict(False, f"{name}: it returned {type(answer).__name__}, expected a number", quiet)
-        expected = average_precision(np.linspace(1, 0, len(matched)), matched, num_gt)
+        expected = average_precision(list(np.linspace(1, 0, len(matched))), matched, num_gt)
         if not np.isclose(value, expected, atol=1e-6):
             hint = _ap_hint(value, matched, num_gt)
             return verdict(False, f"{name}: got {value:.4f}, expected {expected:.4f}; {hint}", quiet)

@@ -10,20 +10,18 @@ hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torchvision.ops import roi_align
 
 from ..metrics.instance import mask_iou
-from .feedback import Feedback, run_answer, verdict
+from .feedback import Feedback, as_tensor, checker, run_answer, verdict
 
 
 def _tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:
-    try:
-        return torch.as_tensor(answer), None
-    except (TypeError, ValueError, RuntimeError):
-        return None, f"it returned {type(answer).__name__}, expected a tensor"
+    return as_tensor(answer)
 
 
 def _bar(h: int, w: int, rows: slice, cols: slice) -> torch.Tensor:
@@ -43,8 +41,11 @@ def _semantic_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     sheep = _bar(6, 6, slice(1, 3), slice(1, 3))
     return [
         ("two crossing pens (class 1)", torch.stack([pen_a, pen_b]), torch.tensor([1, 1])),
-        ("a sheep (class 5) and a pen (class 6)", torch.stack([sheep, _bar(6, 6, slice(4, 5), slice(0, 6))]),
-         torch.tensor([5, 6])),
+        (
+            "a sheep (class 5) and a pen (class 6)",
+            torch.stack([sheep, _bar(6, 6, slice(4, 5), slice(0, 6))]),
+            torch.tensor([5, 6]),
+        ),
         ("no objects at all", torch.zeros(0, 5, 7, dtype=torch.bool), torch.zeros(0, dtype=torch.int64)),
     ]
 
@@ -56,19 +57,27 @@ def _expected_semantic(masks: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return out
 
 
-def check_semantic_from_instances(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                                  quiet: bool = False) -> Feedback:
+@checker("semantic from instances")
+def check_semantic_from_instances(
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], quiet: bool = False
+) -> Feedback:
     """``fn(masks: (N, H, W) bool, labels: (N,) int64) -> (H, W) int64``: each object's pixels
     hold its class, every other pixel 0 (background)."""
     for name, masks, labels in _semantic_cases():
         answer, problem = run_answer(fn, masks.clone(), labels.clone())
-        out, problem = (None, problem) if problem else _tensor(answer)
         if problem:
+            return verdict(False, f"{name}: {problem}", quiet)
+        out, problem = _tensor(answer)
+        if out is None:
             return verdict(False, f"{name}: {problem}", quiet)
         expected = _expected_semantic(masks, labels)
         if tuple(out.shape) != tuple(expected.shape):
-            return verdict(False, f"{name}: got shape {tuple(out.shape)}, expected {tuple(expected.shape)} "
-                           "(one class per pixel: H x W, the objects' axis folded away)", quiet)
+            return verdict(
+                False,
+                f"{name}: got shape {tuple(out.shape)}, expected {tuple(expected.shape)} "
+                "(one class per pixel: H x W, the objects' axis folded away)",
+                quiet,
+            )
         if not torch.equal(out.long(), expected):
             ids = torch.zeros_like(expected)
             for k, mask in enumerate(masks):
@@ -79,8 +88,9 @@ def check_semantic_from_instances(fn: Callable[[torch.Tensor, torch.Tensor], tor
                 hint = "that only says object / no object: write each object's class label from `labels`"
             else:
                 hint = "start from zeros (background) and, for each object k, set the pixels of masks[k] to labels[k]"
-            return verdict(False, f"{name}: wrong classes at {int((out.long() != expected).sum())} pixels; {hint}",
-                           quiet)
+            return verdict(
+                False, f"{name}: wrong classes at {int((out.long() != expected).sum())} pixels; {hint}", quiet
+            )
     return verdict(True, "right on every case: a semantic mask is an instance mask with the IDs forgotten", quiet)
 
 
@@ -100,6 +110,7 @@ def _iou_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     ]
 
 
+@checker("mask IoU")
 def check_mask_iou(fn: Callable[[torch.Tensor, torch.Tensor], Any], quiet: bool = False) -> Feedback:
     """``fn(a: (H, W) bool, b: (H, W) bool) -> float``: pixels in both / pixels in either."""
     for name, a, b in _iou_cases():
@@ -111,7 +122,7 @@ def check_mask_iou(fn: Callable[[torch.Tensor, torch.Tensor], Any], quiet: bool 
         except (TypeError, ValueError, RuntimeError):
             return verdict(False, f"{name}: it returned {type(answer).__name__}, expected one number", quiet)
         expected = float(mask_iou(a[None], b[None])[0, 0])
-        if abs(value - expected) > 1e-4:
+        if not abs(value - expected) <= 1e-4:  # NaN fails too
             inter, total = float((a & b).sum()), float(a.sum() + b.sum())
             if total and abs(value - 2 * inter / total) < 1e-4:
                 hint = "that is the Dice score 2|A∩B| / (|A|+|B|); IoU divides by the union |A∪B|"
@@ -120,8 +131,12 @@ def check_mask_iou(fn: Callable[[torch.Tensor, torch.Tensor], Any], quiet: bool 
             else:
                 hint = "IoU = (a & b).sum() / (a | b).sum(), as floats"
             return verdict(False, f"{name}: got {value:.4f}, expected {expected:.4f}; {hint}", quiet)
-    return verdict(True, "right on every case. Note the pen moved by one pixel: IoU 0.5. Thin objects need "
-                   "pixel-exact masks to score at the stricter thresholds of AP@[.5:.95]", quiet)
+    return verdict(
+        True,
+        "right on every case. Note the pen moved by one pixel: IoU 0.5. Thin objects need "
+        "pixel-exact masks to score at the stricter thresholds of AP@[.5:.95]",
+        quiet,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,41 +155,61 @@ def _roi_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, int, int]]:
     ]
 
 
-def _reference_roi_align(feature: torch.Tensor, box: torch.Tensor, stride: int, size: int,
-                         aligned: bool = False) -> torch.Tensor:
-    return roi_align(feature[None], [box[None].float()], output_size=size, spatial_scale=1 / stride,
-                     sampling_ratio=1, aligned=aligned)[0]
+def _reference_roi_align(
+    feature: torch.Tensor, box: torch.Tensor, stride: int, size: int, aligned: bool = False
+) -> torch.Tensor:
+    return roi_align(
+        feature[None],
+        [box[None].float()],
+        output_size=size,
+        spatial_scale=1 / stride,
+        sampling_ratio=1,
+        aligned=aligned,
+    )[0]
 
 
 def _roi_hint(out: torch.Tensor, feature: torch.Tensor, box: torch.Tensor, stride: int, size: int) -> str:
     if out.shape == _reference_roi_align(feature, box, stride, size).shape:
         if torch.allclose(out, _reference_roi_align(feature, box, stride, size, aligned=True), atol=1e-4):
-            return ("you shifted the box by half a cell (aligned=True); Mask R-CNN's MultiScaleRoIAlign uses "
-                    "aligned=False: feature cell j sits at x = j")
+            return (
+                "you shifted the box by half a cell (aligned=True); Mask R-CNN's MultiScaleRoIAlign uses "
+                "aligned=False: feature cell j sits at x = j"
+            )
         if torch.allclose(out, _reference_roi_align(feature, box * stride, stride, size), atol=1e-4):
             return "the box is in picture pixels: divide it by the stride to get feature-map coordinates"
         if torch.allclose(out, _reference_roi_align(feature, box / stride, stride, size), atol=1e-4):
             return "the box was divided by the stride twice"
-    return ("cut the box (in feature-map units, box / stride) into size x size bins, sample each bin's centre "
-            "with bilinear interpolation between the 4 nearest cells (clamp to the map's edge)")
+    return (
+        "cut the box (in feature-map units, box / stride) into size x size bins, sample each bin's centre "
+        "with bilinear interpolation between the 4 nearest cells (clamp to the map's edge)"
+    )
 
 
-def check_roi_align(fn: Callable[[torch.Tensor, torch.Tensor, int, int], torch.Tensor],
-                    quiet: bool = False) -> Feedback:
+@checker("RoIAlign")
+def check_roi_align(
+    fn: Callable[[torch.Tensor, torch.Tensor, int, int], torch.Tensor], quiet: bool = False
+) -> Feedback:
     """``fn(feature: (C, h, w), box: (4,) XYXY in picture pixels, stride: int, size: int)
     -> (C, size, size)`` must equal ``torchvision.ops.roi_align(..., spatial_scale=1 / stride,
     sampling_ratio=1, aligned=False)``, the RoIAlign inside our Mask R-CNN."""
     for name, feature, box, stride, size in _roi_cases():
         answer, problem = run_answer(fn, feature.clone(), box.clone(), stride, size)
-        out, problem = (None, problem) if problem else _tensor(answer)
         if problem:
+            return verdict(False, f"{name}: {problem}", quiet)
+        out, problem = _tensor(answer)
+        if out is None:
             return verdict(False, f"{name}: {problem}", quiet)
         expected = _reference_roi_align(feature, box, stride, size)
         if tuple(out.shape) != tuple(expected.shape):
-            return verdict(False, f"{name}: got shape {tuple(out.shape)}, expected {tuple(expected.shape)} "
-                           "(channels, size, size)", quiet)
+            return verdict(
+                False,
+                f"{name}: got shape {tuple(out.shape)}, expected {tuple(expected.shape)} (channels, size, size)",
+                quiet,
+            )
         if not torch.allclose(out.float(), expected, atol=1e-4):
             gap = float((out.float() - expected).abs().max())
             hint = _roi_hint(out.float(), feature, box, stride, size)
-            return verdict(False, f"{name}: values differ from torchvision's roi_align by up to {gap:.3f}; {hint}", quiet)
+            return verdict(
+                False, f"{name}: values differ from torchvision's roi_align by up to {gap:.3f}; {hint}", quiet
+            )
     return verdict(True, f"all {len(_roi_cases())} boxes match torchvision.ops.roi_align (sampling_ratio=1)", quiet)

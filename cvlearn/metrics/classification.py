@@ -18,15 +18,18 @@ def accuracy(predictions: torch.Tensor, targets: torch.Tensor) -> float:
     """
     preds, targets = _labels(predictions), torch.as_tensor(targets).long()
     if preds.shape != targets.shape:
-        raise ValueError(f"predictions and targets must have the same number of items: "
-                         f"got {tuple(preds.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"predictions and targets must have the same number of items: "
+            f"got {tuple(preds.shape)} and {tuple(targets.shape)}"
+        )
     if targets.numel() == 0:
         raise ValueError("accuracy of an empty set is undefined: targets is empty")
     return (preds == targets).float().mean().item()
 
 
-def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int,
-                     ignore_index: int | None = None) -> torch.Tensor:
+def confusion_matrix(
+    predictions: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> torch.Tensor:
     """(C, C) int64 counts: row = true class, column = predicted class.
 
     predictions: class indices of any shape, or (N, C, ...) scores (argmax over dim 1);
@@ -35,15 +38,18 @@ def confusion_matrix(predictions: torch.Tensor, targets: torch.Tensor, num_class
     """
     preds, targets = _labels(predictions).reshape(-1), torch.as_tensor(targets).long().reshape(-1)
     if preds.shape != targets.shape:
-        raise ValueError(f"predictions and targets must have the same number of items: "
-                         f"got {preds.numel()} and {targets.numel()}")
+        raise ValueError(
+            f"predictions and targets must have the same number of items: got {preds.numel()} and {targets.numel()}"
+        )
     if ignore_index is not None:
         keep = targets != ignore_index
         preds, targets = preds[keep], targets[keep]
     for name, t in (("targets", targets), ("predictions", preds)):
         if t.numel() and (t.min() < 0 or t.max() >= num_classes):
-            raise ValueError(f"{name} must be class indices in [0, {num_classes - 1}], "
-                             f"got values from {int(t.min())} to {int(t.max())}")
+            raise ValueError(
+                f"{name} must be class indices in [0, {num_classes - 1}], "
+                f"got values from {int(t.min())} to {int(t.max())}"
+            )
     counts = torch.bincount(targets * num_classes + preds, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes)
 
@@ -59,8 +65,9 @@ def cluster_agreement(clusters: torch.Tensor, targets: torch.Tensor) -> float:
     clusters = torch.as_tensor(clusters).long().reshape(-1)
     targets = torch.as_tensor(targets).long().reshape(-1)
     if clusters.shape != targets.shape:
-        raise ValueError(f"clusters and targets must have the same number of items: "
-                         f"got {clusters.numel()} and {targets.numel()}")
+        raise ValueError(
+            f"clusters and targets must have the same number of items: got {clusters.numel()} and {targets.numel()}"
+        )
     if targets.numel() == 0:
         raise ValueError("cluster agreement of an empty set is undefined: targets is empty")
     for name, t in (("clusters", clusters), ("targets", targets)):

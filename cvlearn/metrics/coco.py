@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -26,8 +26,20 @@ from pycocotools.cocoeval import COCOeval
 
 from ..formats import coco_ground_truth, encode_mask
 
-STAT_NAMES = ("ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large",
-              "ar1", "ar10", "ar100", "ar_small", "ar_medium", "ar_large")
+STAT_NAMES = (
+    "ap",
+    "ap50",
+    "ap75",
+    "ap_small",
+    "ap_medium",
+    "ap_large",
+    "ar1",
+    "ar10",
+    "ar100",
+    "ar_small",
+    "ar_medium",
+    "ar_large",
+)
 """The twelve numbers COCOeval.summarize() prints, in its order (AP@[.5:.95] is ``ap``)."""
 
 
@@ -48,8 +60,12 @@ def coco_results(predictions: Sequence[dict], image_ids: Sequence[int], with_mas
         labels = torch.as_tensor(pred["labels"]).reshape(-1).cpu().tolist()
         masks = binarise_masks(pred["masks"]).cpu() if with_masks else None
         for k, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
-            record = {"image_id": int(image_id), "category_id": int(labels[k]), "score": float(scores[k]),
-                      "bbox": [x1, y1, x2 - x1, y2 - y1]}
+            record = {
+                "image_id": int(image_id),
+                "category_id": int(labels[k]),
+                "score": float(scores[k]),
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+            }
             if masks is not None:
                 record["segmentation"] = encode_mask(masks[k].numpy())
             results.append(record)
@@ -90,8 +106,13 @@ def _mark_difficult(gt: dict, targets: Sequence[dict]) -> None:
         ann["difficult"] = int(flag)
 
 
-def coco_evaluate(predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str],
-                  image_size: tuple[int, int], iou_type: str = "bbox") -> dict[str, float]:
+def coco_evaluate(
+    predictions: Sequence[dict],
+    targets: Sequence[dict],
+    categories: Sequence[str],
+    image_size: tuple[int, int],
+    iou_type: str = "bbox",
+) -> dict[str, float]:
     """COCOeval's twelve summary numbers (see :data:`STAT_NAMES`) for ``iou_type`` "bbox" or "segm".
 
     pycocotools' console output is swallowed; with no predictions at all every number is 0.

@@ -26,8 +26,8 @@ pycocotools numbers these match to the last digit). Labels are 1-based indices i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -71,8 +71,9 @@ def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 
 
-def match_detections(iou: np.ndarray, gt_ignore: np.ndarray,
-                     iou_thresholds: Sequence[float] = IOU_THRESHOLDS) -> tuple[np.ndarray, np.ndarray]:
+def match_detections(
+    iou: np.ndarray, gt_ignore: np.ndarray, iou_thresholds: Sequence[float] | np.ndarray = IOU_THRESHOLDS
+) -> tuple[np.ndarray, np.ndarray]:
     """COCO's greedy matching of one image's detections (best score first) to its boxes.
 
     Args:
@@ -121,11 +122,15 @@ class ImageMatches:
     gt_ignore: np.ndarray
 
 
-def evaluate_image(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np.ndarray,
-                   area_ranges: Sequence[tuple[float, float]] = (AREA_RANGES["all"],),
-                   max_detections: int = MAX_DETECTIONS[-1],
-                   iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
-                   gt_difficult: np.ndarray | None = None) -> list[ImageMatches | None]:
+def evaluate_image(
+    pred_boxes: np.ndarray,
+    pred_scores: np.ndarray,
+    gt_boxes: np.ndarray,
+    area_ranges: Sequence[tuple[float, float]] = (AREA_RANGES["all"],),
+    max_detections: int = MAX_DETECTIONS[-1],
+    iou_thresholds: Sequence[float] | np.ndarray = IOU_THRESHOLDS,
+    gt_difficult: np.ndarray | None = None,
+) -> list[ImageMatches | None]:
     """Match one image's detections of one class to its boxes of that class, as COCO does.
 
     Args:
@@ -146,7 +151,7 @@ def evaluate_image(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np
     iou = box_iou(torch.from_numpy(boxes), torch.from_numpy(gt_boxes)).numpy()
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     gt_area = (gt_boxes[:, 2] - gt_boxes[:, 0]) * (gt_boxes[:, 3] - gt_boxes[:, 1])
-    results = []
+    results: list[ImageMatches | None] = []
     difficult = np.zeros(len(gt_boxes), dtype=bool) if gt_difficult is None else np.asarray(gt_difficult, dtype=bool)
     for lo, hi in area_ranges:
         gt_ignore = (gt_area < lo) | (gt_area > hi) | difficult
@@ -179,8 +184,9 @@ def precision_recall(matched: np.ndarray, ignored: np.ndarray | None, num_gt: in
     return tp / (tp + fp + np.spacing(1)), tp / num_gt
 
 
-def interpolated_precision(precision: np.ndarray, recall: np.ndarray,
-                           recall_thresholds: np.ndarray = RECALL_THRESHOLDS) -> np.ndarray:
+def interpolated_precision(
+    precision: np.ndarray, recall: np.ndarray, recall_thresholds: np.ndarray = RECALL_THRESHOLDS
+) -> np.ndarray:
     """(R,) precision read at each recall threshold from its upper envelope (0 past the end).
 
     The envelope at recall r is the best precision at any recall >= r: it removes the curve's
@@ -194,8 +200,9 @@ def interpolated_precision(precision: np.ndarray, recall: np.ndarray,
     return out
 
 
-def average_precision(scores: Sequence[float], matched: Sequence[bool], num_gt: int,
-                      ignored: Sequence[bool] | None = None) -> float:
+def average_precision(
+    scores: Sequence[float], matched: Sequence[bool], num_gt: int, ignored: Sequence[bool] | None = None
+) -> float:
     """AP of one class: the 101-point interpolated area under its precision-recall curve.
 
     Args:
@@ -207,14 +214,14 @@ def average_precision(scores: Sequence[float], matched: Sequence[bool], num_gt: 
     Returns:
         AP in 0..1 (1: every box found before any false alarm).
     """
-    scores, matched = np.asarray(scores, dtype=float), np.asarray(matched, dtype=bool)
-    if scores.shape != matched.shape or scores.ndim != 1:
-        raise ValueError(f"scores and matched must be two (D,) arrays, got shapes {scores.shape} and {matched.shape}")
+    score, hit = np.asarray(scores, dtype=float), np.asarray(matched, dtype=bool)
+    if score.shape != hit.shape or score.ndim != 1:
+        raise ValueError(f"scores and matched must be two (D,) arrays, got shapes {score.shape} and {hit.shape}")
     if num_gt <= 0:
         return float("nan")
-    order = np.argsort(-scores, kind="mergesort")
-    ignored = None if ignored is None else np.asarray(ignored, dtype=bool)[order]
-    precision, recall = precision_recall(matched[order], ignored, num_gt)
+    order = np.argsort(-score, kind="mergesort")
+    skip = None if ignored is None else np.asarray(ignored, dtype=bool)[order]
+    precision, recall = precision_recall(hit[order], skip, num_gt)
     return float(interpolated_precision(precision, recall).mean())
 
 
@@ -260,9 +267,20 @@ class DetectionEvaluation:
 
     def summary(self) -> dict[str, float]:
         """COCO's twelve numbers, named as in :data:`cvlearn.metrics.coco.STAT_NAMES` (NaN if undefined)."""
-        values = [self.ap(), self.ap(0.5), self.ap(0.75), self.ap(area="small"), self.ap(area="medium"),
-                  self.ap(area="large"), self.ar(max_det=1), self.ar(max_det=10), self.ar(),
-                  self.ar("small"), self.ar("medium"), self.ar("large")]
+        values = [
+            self.ap(),
+            self.ap(0.5),
+            self.ap(0.75),
+            self.ap(area="small"),
+            self.ap(area="medium"),
+            self.ap(area="large"),
+            self.ar(max_det=1),
+            self.ar(max_det=10),
+            self.ar(),
+            self.ar("small"),
+            self.ar("medium"),
+            self.ar("large"),
+        ]
         return dict(zip(STAT_NAMES, values))
 
     def ap_per_class(self, iou: float | None = None) -> dict[int, float]:
@@ -284,18 +302,24 @@ def _as_numpy(x: object) -> np.ndarray:
 def _check_pairs(predictions: Sequence[dict], targets: Sequence[dict]) -> None:
     if len(predictions) != len(targets):
         raise ValueError(f"predictions and targets must pair up: got {len(predictions)} and {len(targets)}")
-    for what, items, keys in (("prediction", predictions, ("boxes", "scores", "labels")),
-                              ("target", targets, ("boxes", "labels", "image_id"))):
+    for what, items, keys in (
+        ("prediction", predictions, ("boxes", "scores", "labels")),
+        ("target", targets, ("boxes", "labels", "image_id")),
+    ):
         for i, item in enumerate(items):
             missing = [k for k in keys if k not in item]
             if missing:
                 raise ValueError(f"{what} {i} lacks the key(s) {missing}; expected a dict with {list(keys)}")
 
 
-def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str],
-                        iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
-                        area_ranges: dict[str, tuple[float, float]] = AREA_RANGES,
-                        max_detections: Sequence[int] = MAX_DETECTIONS) -> DetectionEvaluation:
+def evaluate_detections(
+    predictions: Sequence[dict],
+    targets: Sequence[dict],
+    categories: Sequence[str],
+    iou_thresholds: Sequence[float] | np.ndarray = IOU_THRESHOLDS,
+    area_ranges: dict[str, tuple[float, float]] = AREA_RANGES,
+    max_detections: Sequence[int] = MAX_DETECTIONS,
+) -> DetectionEvaluation:
     """Score detections the COCO way (see the module docstring), from scratch.
 
     Args:
@@ -319,16 +343,26 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], ca
     curves: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
     # COCO visits images by increasing id: that fixes the order of detections with equal scores
     order = sorted(range(len(targets)), key=lambda i: int(targets[i]["image_id"]))
-    images = [(_as_numpy_boxes(predictions[i]["boxes"], "predictions' boxes"),
-               _as_numpy(predictions[i]["scores"]).astype(float), _as_numpy(predictions[i]["labels"]),
-               _as_numpy_boxes(targets[i]["boxes"], "targets' boxes"), _as_numpy(targets[i]["labels"]),
-               difficult_flags(targets[i])) for i in order]
+    images = [
+        (
+            _as_numpy_boxes(predictions[i]["boxes"], "predictions' boxes"),
+            _as_numpy(predictions[i]["scores"]).astype(float),
+            _as_numpy(predictions[i]["labels"]),
+            _as_numpy_boxes(targets[i]["boxes"], "targets' boxes"),
+            _as_numpy(targets[i]["labels"]),
+            difficult_flags(targets[i]),
+        )
+        for i in order
+    ]
     for k, c in enumerate(class_ids):
         per_class = [(pb[pl == c], ps[pl == c], gb[gl == c], gd[gl == c]) for pb, ps, pl, gb, gl, gd in images]
         class_curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        matched_images = [evaluate_image(pb, ps, gb, ranges, limits[-1], thresholds, gd) for pb, ps, gb, gd in per_class]
+        matched_images = [
+            evaluate_image(pb, ps, gb, ranges, limits[-1], thresholds, gd) for pb, ps, gb, gd in per_class
+        ]
         for a in range(a_):
-            matches = [image[a] for image in matched_images if image[a] is not None]
+            in_range = [image[a] for image in matched_images]
+            matches = [m for m in in_range if m is not None]
             for m, limit in enumerate(limits):
                 result = _accumulate(matches, limit, thresholds)
                 if result is None:
@@ -359,8 +393,9 @@ def _accumulate(matches: list[ImageMatches], limit: int, thresholds: np.ndarray)
     return interpolated, final, curve
 
 
-def mean_average_precision(predictions: Sequence[dict], targets: Sequence[dict],
-                           categories: Sequence[str]) -> dict[str, float]:
+def mean_average_precision(
+    predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str]
+) -> dict[str, float]:
     """COCO's twelve numbers for detections: ``ap`` (mAP@[.5:.95]), ``ap50`` (mAP@0.5), ``ap75``, ...
 
     Written from scratch; equal to :func:`cvlearn.metrics.coco.coco_evaluate` (pycocotools) on
@@ -382,8 +417,9 @@ OUTCOMES = ("correct", "duplicate", "wrong class", "poor box", "background")
 """What a detection can be (:func:`detection_outcomes`), best first."""
 
 
-def detection_outcomes(prediction: dict, target: dict, iou_threshold: float = 0.5,
-                       poor_iou: float = 0.1) -> tuple[list[str], Tensor]:
+def detection_outcomes(
+    prediction: dict, target: dict, iou_threshold: float = 0.5, poor_iou: float = 0.1
+) -> tuple[list[str], Tensor]:
     """Sort one image's detections into kinds of right and wrong, and find the missed boxes.
 
     Detections are visited best score first, as in COCO's matching, and each is

@@ -5,23 +5,30 @@ Predictions and targets follow torchvision's detection format (see :mod:`cvlearn
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from .coco import binarise_masks, coco_evaluate
 
 
-def instance_metrics(predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str],
-                     image_size: tuple[int, int]) -> dict[str, float]:
+def instance_metrics(
+    predictions: Sequence[dict], targets: Sequence[dict], categories: Sequence[str], image_size: tuple[int, int]
+) -> dict[str, float]:
     """COCO mask AP and box AP of ``predictions`` against ``targets``, as the benchmark names them.
 
     Returns ``mask_ap50``, ``mask_ap75``, ``mask_ap`` (AP@[.5:.95]), ``box_ap50``, ``box_ap``.
     """
     segm = coco_evaluate(predictions, targets, categories, image_size, iou_type="segm")
     bbox = coco_evaluate(predictions, targets, categories, image_size, iou_type="bbox")
-    return {"mask_ap50": segm["ap50"], "mask_ap75": segm["ap75"], "mask_ap": segm["ap"],
-            "box_ap50": bbox["ap50"], "box_ap": bbox["ap"]}
+    return {
+        "mask_ap50": segm["ap50"],
+        "mask_ap75": segm["ap75"],
+        "mask_ap": segm["ap"],
+        "box_ap50": bbox["ap50"],
+        "box_ap": bbox["ap"],
+    }
 
 
 def mask_iou(masks_a: Any, masks_b: Any) -> torch.Tensor:

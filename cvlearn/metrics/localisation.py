@@ -28,8 +28,9 @@ FOUND_IOU = 0.5
 """A box counts as found when its IoU with the truth is at least this (PASCAL VOC's rule)."""
 
 
-def localisation_scores(pred_labels: Tensor, pred_boxes: Tensor, true_labels: Tensor,
-                        true_boxes: Tensor) -> dict[str, float]:
+def localisation_scores(
+    pred_labels: Tensor, pred_boxes: Tensor, true_labels: Tensor, true_boxes: Tensor
+) -> dict[str, float]:
     """All four scores of a localiser over a split.
 
     pred_labels, true_labels: (N,) class indices (or (N, C) scores for the predictions);
@@ -45,5 +46,9 @@ def localisation_scores(pred_labels: Tensor, pred_boxes: Tensor, true_labels: Te
         raise ValueError(f"need one predicted label per box: got {len(pred)} labels and {len(ious)} boxes")
     right = pred == torch.as_tensor(true_labels).long()
     found = ious >= FOUND_IOU
-    return {"accuracy": accuracy(pred, true_labels), "mean_iou": ious.mean().item(),
-            "iou50": found.float().mean().item(), "hit50": (right & found).float().mean().item()}
+    return {
+        "accuracy": accuracy(pred, true_labels),
+        "mean_iou": ious.mean().item(),
+        "iou50": found.float().mean().item(),
+        "hit50": (right & found).float().mean().item(),
+    }

@@ -46,21 +46,24 @@ def accuracy_from_confusion(matrix: torch.Tensor) -> float:
     return float(m.diag().sum() / m.sum())
 
 
-def pixel_accuracy(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int,
-                   ignore_index: int | None = None) -> float:
+def pixel_accuracy(
+    predictions: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> float:
     """Share of pixels classified right. predictions: (N, H, W) indices or (N, C, H, W) scores;
     targets: (N, H, W) indices."""
     return accuracy_from_confusion(confusion_matrix(predictions, targets, num_classes, ignore_index))
 
 
-def per_class_iou(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int,
-                  ignore_index: int | None = None) -> torch.Tensor:
+def per_class_iou(
+    predictions: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> torch.Tensor:
     """(num_classes,) float64 IoU of each class (NaN for a class absent from both)."""
     return iou_from_confusion(confusion_matrix(predictions, targets, num_classes, ignore_index))
 
 
-def mean_iou(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int,
-             ignore_index: int | None = None) -> float:
+def mean_iou(
+    predictions: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> float:
     """Mean of the per-class IoUs over the classes that occur (in target or prediction)."""
     return miou_from_confusion(confusion_matrix(predictions, targets, num_classes, ignore_index))
 
@@ -80,8 +83,11 @@ def segmentation_scores(matrix: torch.Tensor, classes: list[str] | tuple[str, ..
     names = classes if classes is not None else [str(c) for c in range(len(iou))]
     if len(names) != len(iou):
         raise ValueError(f"classes must name all {len(iou)} classes of the matrix, got {len(names)} names")
-    return {"miou": miou_from_confusion(matrix), "pixel_accuracy": accuracy_from_confusion(matrix),
-            "iou": {name: float(v) for name, v in zip(names, iou)}}
+    return {
+        "miou": miou_from_confusion(matrix),
+        "pixel_accuracy": accuracy_from_confusion(matrix),
+        "iou": {name: float(v) for name, v in zip(names, iou)},
+    }
 
 
 def labelled_pixels(masks: torch.Tensor, ignore_index: int | None = None) -> torch.Tensor:
@@ -112,8 +118,9 @@ def boundary_mask(masks: torch.Tensor, width: int = 1) -> torch.Tensor:
     return (largest != smallest).reshape(m.shape)
 
 
-def match_clusters(clusters: torch.Tensor, targets: torch.Tensor, num_classes: int,
-                   ignore_index: int | None = None) -> np.ndarray:
+def match_clusters(
+    clusters: torch.Tensor, targets: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> np.ndarray:
     """Give each cluster of an unsupervised method the class it overlaps most, one to one.
 
     clusters: (N, H, W) cluster indices in [0, K); targets: (N, H, W) class indices in [0, C),

@@ -16,8 +16,15 @@ import torch
 from torch import nn
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork
 
-__all__ = ["IMAGE_MEAN", "IMAGE_STD", "ResidualBlock", "TinyFPNBackbone", "conv_bn_relu", "conv_pool_block",
-           "double_conv_block"]
+__all__ = [
+    "IMAGE_MEAN",
+    "IMAGE_STD",
+    "ResidualBlock",
+    "TinyFPNBackbone",
+    "conv_bn_relu",
+    "conv_pool_block",
+    "double_conv_block",
+]
 
 IMAGE_MEAN = (0.5, 0.5, 0.5)
 IMAGE_STD = (0.25, 0.25, 0.25)
@@ -30,8 +37,11 @@ def conv_bn_relu(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> n
     The padding equals the dilation, so ``stride=1`` keeps H and W. The convolution has no bias
     because BatchNorm right after it subtracts the mean anyway.
     """
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 def conv_pool_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -49,10 +59,14 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv_bn_relu(c_in, c_out, stride),
-                                  nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
-        self.shortcut = nn.Identity() if stride == 1 and c_in == c_out else nn.Sequential(
-            nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        self.body = nn.Sequential(
+            conv_bn_relu(c_in, c_out, stride), nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out)
+        )
+        self.shortcut = (
+            nn.Identity()
+            if stride == 1 and c_in == c_out
+            else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.body(x) + self.shortcut(x))
@@ -71,20 +85,22 @@ class TinyFPNBackbone(nn.Module):
     the mask head.)
     """
 
-    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 128), fpn_channels: int = 64,
-                 fine_level: bool = False) -> None:
+    def __init__(
+        self, widths: tuple[int, ...] = (24, 48, 96, 128), fpn_channels: int = 64, fine_level: bool = False
+    ) -> None:
         super().__init__()
         if len(widths) != 4:
             raise ValueError(f"widths must list 4 stage widths (strides 2, 4, 8, 16), got {widths!r}")
         w1, w2, w3, w4 = widths
         self.fine_level = fine_level
         self.stem = nn.Sequential(conv_bn_relu(3, w1, stride=2), conv_bn_relu(w1, w1))
-        self.stages = nn.ModuleList([ResidualBlock(w1, w2, stride=2), ResidualBlock(w2, w3, stride=2),
-                                     ResidualBlock(w3, w4, stride=2)])
+        self.stages = nn.ModuleList(
+            [ResidualBlock(w1, w2, stride=2), ResidualBlock(w2, w3, stride=2), ResidualBlock(w3, w4, stride=2)]
+        )
         self.fpn = FeaturePyramidNetwork([w1, w2, w3, w4] if fine_level else [w2, w3, w4], fpn_channels)
         self.out_channels = fpn_channels
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         x = self.stem(x)
         features = OrderedDict()
         if self.fine_level:

@@ -12,7 +12,7 @@ buffers (so a checkpoint carries them), as torchvision's detection models do.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -20,8 +20,7 @@ from torch import nn
 from ..images import as_float_images, predict_in_batches
 from .backbones import conv_pool_block
 
-__all__ = ["Normalise", "SimpleCNN", "channel_stats", "conv_block", "embeddings", "in_batches",
-           "predict_probabilities"]
+__all__ = ["Normalise", "SimpleCNN", "channel_stats", "conv_block", "embeddings", "in_batches", "predict_probabilities"]
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -30,8 +29,10 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     images: (N, C, H, W) uint8 (0..255) or float (0..1). Returns two tuples of C floats.
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be an (N, C, H, W) tensor, got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+        raise ValueError(
+            f"images must be an (N, C, H, W) tensor, got "
+            f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}"
+        )
     sums = torch.zeros(images.shape[1], dtype=torch.float64)
     squares = torch.zeros_like(sums)
     for chunk in images.split(128):  # a hundred pictures at a time keeps the float copies small
@@ -51,6 +52,9 @@ class Normalise(nn.Module):
     Input (N, C, H, W) uint8 or float in 0..1; output (N, C, H, W) float, about zero-mean, unit-std.
     """
 
+    mean: torch.Tensor  # (1, C, 1, 1) buffers, registered in __init__
+    std: torch.Tensor
+
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         if len(mean) != len(std):
@@ -64,8 +68,10 @@ class Normalise(nn.Module):
         return (as_float_images(images).float() - self.mean) / self.std
 
     def extra_repr(self) -> str:
-        return f"mean={[round(v, 3) for v in self.mean.flatten().tolist()]}, " \
-               f"std={[round(v, 3) for v in self.std.flatten().tolist()]}"
+        return (
+            f"mean={[round(v, 3) for v in self.mean.flatten().tolist()]}, "
+            f"std={[round(v, 3) for v in self.std.flatten().tolist()]}"
+        )
 
 
 conv_block = conv_pool_block
@@ -86,9 +92,14 @@ class SimpleCNN(nn.Module):
     ``model.embed(images)``: the (N, widths[-1]) vectors the linear head reads.
     """
 
-    def __init__(self, num_classes: int = 2, widths: Sequence[int] = (16, 32, 64, 128),
-                 mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.25, 0.25, 0.25),
-                 in_channels: int = 3) -> None:
+    def __init__(
+        self,
+        num_classes: int = 2,
+        widths: Sequence[int] = (16, 32, 64, 128),
+        mean: Sequence[float] = (0.5, 0.5, 0.5),
+        std: Sequence[float] = (0.25, 0.25, 0.25),
+        in_channels: int = 3,
+    ) -> None:
         super().__init__()
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
@@ -107,16 +118,19 @@ class SimpleCNN(nn.Module):
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) pictures → (N, widths[-1]) embeddings (the pooled last feature maps)."""
         if images.ndim != 4:
-            raise ValueError(f"images must be a batch (N, C, H, W), got shape {tuple(images.shape)}; "
-                             "for one picture use images[None]")
+            raise ValueError(
+                f"images must be a batch (N, C, H, W), got shape {tuple(images.shape)}; "
+                "for one picture use images[None]"
+            )
         return self.pool(self.features(self.normalise(images))).flatten(1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(images))
 
 
-def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, images: torch.Tensor,
-               batch_size: int = 250) -> torch.Tensor:
+def in_batches(
+    fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, images: torch.Tensor, batch_size: int = 250
+) -> torch.Tensor:
     """``fn(batch)`` over ``images`` (N, ...) in chunks, with ``model`` in eval mode; results on the CPU."""
     return predict_in_batches(model, images, batch_size, fn)
 

@@ -20,8 +20,9 @@ Images are (3, H, W), uint8 (0..255) or float in 0..1, as a batch tensor or a li
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,9 +37,23 @@ from ..images import as_float_images, collate_detection, predict_in_batches
 from .backbones import IMAGE_MEAN, IMAGE_STD, TinyFPNBackbone, conv_bn_relu
 from .rcnn import RCNNSettings, rcnn_kwargs
 
-__all__ = ["DetectionData", "DetectionHead", "DetectorSettings", "IMAGE_MEAN", "IMAGE_STD", "RCNNSettings",
-           "TinyDetector", "collate", "detect", "detection_loader", "expected_distances", "faster_rcnn",
-           "likeliest_distances", "rcnn_kwargs", "tiny_detector"]
+__all__ = [
+    "IMAGE_MEAN",
+    "IMAGE_STD",
+    "DetectionData",
+    "DetectionHead",
+    "DetectorSettings",
+    "RCNNSettings",
+    "TinyDetector",
+    "collate",
+    "detect",
+    "detection_loader",
+    "expected_distances",
+    "faster_rcnn",
+    "likeliest_distances",
+    "rcnn_kwargs",
+    "tiny_detector",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,8 +75,13 @@ class DetectionData(Dataset):
         self.targets = []
         for i in range(len(dataset)):
             target = dataset.target(i)
-            self.targets.append({"boxes": target["boxes"].as_subclass(Tensor).float(),
-                                 "labels": target["labels"], "image_id": target["image_id"]})
+            self.targets.append(
+                {
+                    "boxes": target["boxes"].as_subclass(Tensor).float(),
+                    "labels": target["labels"],
+                    "image_id": target["image_id"],
+                }
+            )
         self.flip = flip
 
     def __len__(self) -> int:
@@ -84,16 +104,18 @@ def collate(batch: list[tuple[Tensor, dict]]) -> tuple[Tensor, list[dict]]:
 
 def detection_loader(dataset: Any, batch_size: int, shuffle: bool = False, flip: bool = False) -> DataLoader:
     """A DataLoader of :class:`DetectionData` batches (``num_workers=0``: safe on every OS)."""
-    return DataLoader(DetectionData(dataset, flip=flip), batch_size=batch_size, shuffle=shuffle,
-                      collate_fn=collate, num_workers=0)
+    return DataLoader(
+        DetectionData(dataset, flip=flip), batch_size=batch_size, shuffle=shuffle, collate_fn=collate, num_workers=0
+    )
 
 
 def _as_batch(images: Tensor | Sequence[Tensor]) -> Tensor:
     """(B, 3, H, W) float in 0..1 from a batch tensor or a list of (3, H, W) images, uint8 or float."""
     if isinstance(images, Tensor):
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must be a (B, 3, H, W) tensor or a list of (3, H, W) tensors, "
-                             f"got shape {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be a (B, 3, H, W) tensor or a list of (3, H, W) tensors, got shape {tuple(images.shape)}"
+            )
         batch = images
     else:
         batch = torch.stack(list(images))
@@ -152,15 +174,18 @@ class DetectionHead(nn.Module):
         self.distances = nn.Conv2d(channels, 4 * max_distance, 1)
         self.quality = nn.Conv2d(channels, 1, 3, padding=1)
         # Start by predicting "background, 1 % sure of each class": the focal loss is stable from step one.
+        assert self.classes.bias is not None  # (a Conv2d has one unless built with bias=False)
         nn.init.constant_(self.classes.bias, -math.log(99))
         nn.init.normal_(self.classes.weight, std=0.01)
 
     def forward(self, features: Tensor) -> dict[str, Tensor]:
         x = self.tower(features)
         b, _, h, w = x.shape
-        return {"class_logits": self.classes(x),
-                "distance_logits": self.distances(x).view(b, 4, self.max_distance, h, w),
-                "quality_logits": self.quality(x)}
+        return {
+            "class_logits": self.classes(x),
+            "distance_logits": self.distances(x).view(b, 4, self.max_distance, h, w),
+            "quality_logits": self.quality(x),
+        }
 
 
 def expected_distances(distance_logits: Tensor) -> Tensor:
@@ -192,12 +217,15 @@ class TinyDetector(nn.Module):
     """
 
     stride = 4
+    mean: Tensor  # (1, 3, 1, 1) buffers, registered in __init__
+    std: Tensor
 
     def __init__(self, num_classes: int, settings: DetectorSettings = DetectorSettings()) -> None:
         super().__init__()
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError("num_classes must be a positive int (classes without the background), "
-                             f"got {num_classes!r}")
+            raise ValueError(
+                f"num_classes must be a positive int (classes without the background), got {num_classes!r}"
+            )
         self.num_classes, self.settings = num_classes, settings
         self.backbone = TinyFPNBackbone(settings.widths, settings.channels)
         self.head = DetectionHead(settings.channels, num_classes, settings.head_convs, settings.max_distance)
@@ -223,7 +251,8 @@ class TinyDetector(nn.Module):
             if targets is None:
                 raise ValueError("in training mode the model needs targets: model(images, targets)")
             return self.loss(outputs, targets)
-        return self.postprocess(outputs, image_size=tuple(_as_batch(images).shape[-2:]))
+        h, w = _as_batch(images).shape[-2:]
+        return self.postprocess(outputs, image_size=(h, w))
 
     # -- training --------------------------------------------------------------------------
 
@@ -317,8 +346,9 @@ def tiny_detector(num_classes: int = 2, **overrides: Any) -> TinyDetector:
 # --------------------------------------------------------------------------------------------
 
 
-def faster_rcnn(num_classes: int | None = 3, *, weights: Any = None, settings: RCNNSettings = RCNNSettings(),
-                **overrides: Any) -> FasterRCNN:
+def faster_rcnn(
+    num_classes: int | None = 3, *, weights: Any = None, settings: RCNNSettings = RCNNSettings(), **overrides: Any
+) -> FasterRCNN:
     """Faster R-CNN for small pictures, trained from scratch, or torchvision's pretrained one.
 
     Args:
@@ -332,14 +362,16 @@ def faster_rcnn(num_classes: int | None = 3, *, weights: Any = None, settings: R
     Returns:
         A ``FasterRCNN`` in training mode.
     """
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                    or num_classes < 2):
+    if num_classes is not None and (
+        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
+    ):
         raise ValueError(f"num_classes must be an int >= 2 (background + classes), got {num_classes!r}")
     if weights is not None:
         model = fasterrcnn_resnet50_fpn_v2(weights=weights)
         if num_classes is not None and num_classes != model.roi_heads.box_predictor.cls_score.out_features:
-            model.roi_heads.box_predictor = FastRCNNPredictor(model.roi_heads.box_predictor.cls_score.in_features,
-                                                              num_classes)
+            model.roi_heads.box_predictor = FastRCNNPredictor(
+                model.roi_heads.box_predictor.cls_score.in_features, num_classes
+            )
         return model
     if num_classes is None:
         raise ValueError("num_classes is needed when weights is None (the model is trained from scratch)")

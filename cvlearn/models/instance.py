@@ -24,8 +24,9 @@ in pixels, ``labels`` (K,), ``scores`` (K,) and ``masks`` (K, 1, H, W) probabili
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -42,9 +43,21 @@ from ..images import as_float_images, predict_in_batches
 from .backbones import ResidualBlock, TinyFPNBackbone, conv_bn_relu
 from .rcnn import LevelsRPN, RCNNSettings, rcnn_kwargs
 
-__all__ = ["SMALL", "AddCoordinates", "DilatedMaskHead", "LevelsRPN", "MaskRCNNSettings", "PreciseMaskTransform",
-           "ResidualBlock", "TinyFPNBackbone", "maskness", "maskrcnn", "maskrcnn_stock", "paste_masks",
-           "predict_instances"]
+__all__ = [
+    "SMALL",
+    "AddCoordinates",
+    "DilatedMaskHead",
+    "LevelsRPN",
+    "MaskRCNNSettings",
+    "PreciseMaskTransform",
+    "ResidualBlock",
+    "TinyFPNBackbone",
+    "maskness",
+    "maskrcnn",
+    "maskrcnn_stock",
+    "paste_masks",
+    "predict_instances",
+]
 
 
 @dataclass(frozen=True)
@@ -167,8 +180,12 @@ class PreciseMaskTransform(GeneralizedRCNNTransform):
         super().__init__(*args, **kwargs)
         self.maskness = maskness
 
-    def postprocess(self, result: list[dict[str, torch.Tensor]], image_shapes: list[tuple[int, int]],
-                    original_image_sizes: list[tuple[int, int]]) -> list[dict[str, torch.Tensor]]:
+    def postprocess(
+        self,
+        result: list[dict[str, torch.Tensor]],
+        image_shapes: list[tuple[int, int]],
+        original_image_sizes: list[tuple[int, int]],
+    ) -> list[dict[str, torch.Tensor]]:
         if self.training:
             return result
         for i, (pred, shape, original) in enumerate(zip(result, image_shapes, original_image_sizes)):
@@ -191,29 +208,39 @@ def _small_maskrcnn(num_classes: int, s: MaskRCNNSettings) -> MaskRCNN:
     backbone = TinyFPNBackbone(s.widths, s.channels, fine_level=s.mask_stride == 2)
     mask_level = "fine" if s.mask_stride == 2 else "0"
     model = MaskRCNN(
-        backbone, **faster,
+        backbone,
+        **faster,
         mask_roi_pool=MultiScaleRoIAlign([mask_level], output_size=s.mask_pool_size, sampling_ratio=s.sampling_ratio),
         mask_head=DilatedMaskHead(s.channels, s.mask_channels, s.mask_dilations, s.mask_coords),
         mask_predictor=MaskRCNNPredictor(s.mask_channels, s.mask_channels, num_classes),
     )
     model.rpn = _rpn(s, faster["rpn_anchor_generator"])
-    model.transform = PreciseMaskTransform(s.image_size, s.image_size, list(s.image_mean), list(s.image_std),
-                                           _skip_resize=True, maskness=s.maskness)
+    model.transform = PreciseMaskTransform(
+        s.image_size, s.image_size, list(s.image_mean), list(s.image_std), _skip_resize=True, maskness=s.maskness
+    )
     return model
 
 
 def _rpn(s: MaskRCNNSettings, anchors: AnchorGenerator) -> LevelsRPN:
     """torchvision's RPN with our sizes, looking at the pyramid levels of strides 4 to 16 only."""
     head = RPNHead(s.channels, anchors.num_anchors_per_location()[0])
-    return LevelsRPN(["0", "1", "2"], anchors, head, fg_iou_thresh=s.rpn_fg_iou_thresh, bg_iou_thresh=0.3,
-                     batch_size_per_image=s.rpn_batch_size_per_image, positive_fraction=0.5,
-                     pre_nms_top_n={"training": s.rpn_pre_nms_top_n_train, "testing": s.rpn_pre_nms_top_n_test},
-                     post_nms_top_n={"training": s.rpn_post_nms_top_n_train, "testing": s.rpn_post_nms_top_n_test},
-                     nms_thresh=0.7)
+    return LevelsRPN(
+        ["0", "1", "2"],
+        anchors,
+        head,
+        fg_iou_thresh=s.rpn_fg_iou_thresh,
+        bg_iou_thresh=0.3,
+        batch_size_per_image=s.rpn_batch_size_per_image,
+        positive_fraction=0.5,
+        pre_nms_top_n={"training": s.rpn_pre_nms_top_n_train, "testing": s.rpn_pre_nms_top_n_test},
+        post_nms_top_n={"training": s.rpn_post_nms_top_n_train, "testing": s.rpn_post_nms_top_n_test},
+        nms_thresh=0.7,
+    )
 
 
-def maskrcnn(num_classes: int | None = 2, *, weights: Any = None, settings: MaskRCNNSettings = SMALL,
-             **overrides: Any) -> MaskRCNN:
+def maskrcnn(
+    num_classes: int | None = 2, *, weights: Any = None, settings: MaskRCNNSettings = SMALL, **overrides: Any
+) -> MaskRCNN:
     """Mask R-CNN for small pictures, trained from scratch, or torchvision's pretrained one.
 
     Args:
@@ -228,8 +255,9 @@ def maskrcnn(num_classes: int | None = 2, *, weights: Any = None, settings: Mask
     Returns:
         A ``MaskRCNN`` in training mode.
     """
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                    or num_classes < 2):
+    if num_classes is not None and (
+        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
+    ):
         raise ValueError(f"num_classes must be an int >= 2 (background + classes), got {num_classes!r}")
     if weights is not None:
         return _pretrained(num_classes, weights)
@@ -264,20 +292,22 @@ def maskrcnn_stock(num_classes: int = 2) -> MaskRCNN:
     return maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes)
 
 
-def predict_instances(model: nn.Module, images: Sequence[torch.Tensor], batch_size: int = 25,
-                      mask_threshold: float = 0.5) -> list[dict[str, torch.Tensor]]:
+def predict_instances(
+    model: nn.Module, images: torch.Tensor | Sequence[torch.Tensor], batch_size: int = 25, mask_threshold: float = 0.5
+) -> list[dict[str, torch.Tensor]]:
     """Run a detection model in eval mode over ``images``, a batch at a time, on the CPU results.
 
     Args:
-        images: (3, H, W) tensors, uint8 (0..255) or float (0..1).
+        images: an (N, 3, H, W) tensor or N (3, H, W) tensors, uint8 (0..255) or float (0..1).
         mask_threshold: mask probabilities above it count as the object's pixels.
 
     Returns:
         One dict per image: ``boxes`` (K, 4) XYXY pixels, ``labels`` (K,), ``scores`` (K,),
         sorted by falling score, and, for Mask R-CNN, ``masks`` (K, H, W) bool.
     """
-    outputs = predict_in_batches(model, images, batch_size,
-                                 prepare=lambda batch: [_as_float_image(image) for image in batch])
+    outputs = predict_in_batches(
+        model, images, batch_size, prepare=lambda batch: [_as_float_image(image) for image in batch]
+    )
     for out in outputs:
         if "masks" in out:
             out["masks"] = out["masks"][:, 0] > mask_threshold

@@ -23,7 +23,8 @@ toy picture has one; some Oxford-IIIT Pet photos have no head box, and its test 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -65,9 +66,15 @@ class Localiser(nn.Module):
       :func:`cvlearn.boxes.denormalise`, for pixels).
     """
 
-    def __init__(self, num_classes: int = 2, widths: Sequence[int] = (16, 32, 64, 128, 256), grid: int = 2,
-                 hidden: int = 256, mean: Sequence[float] = (0.5, 0.5, 0.5),
-                 std: Sequence[float] = (0.25, 0.25, 0.25)) -> None:
+    def __init__(
+        self,
+        num_classes: int = 2,
+        widths: Sequence[int] = (16, 32, 64, 128, 256),
+        grid: int = 2,
+        hidden: int = 256,
+        mean: Sequence[float] = (0.5, 0.5, 0.5),
+        std: Sequence[float] = (0.25, 0.25, 0.25),
+    ) -> None:
         super().__init__()
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an int of at least 2, got {num_classes!r}")
@@ -80,8 +87,10 @@ class Localiser(nn.Module):
         self.features = nn.Sequential(*[conv_pool_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
         self.class_head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
         self.box_head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
-            nn.Linear(widths[-1] * grid * grid, hidden), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(grid),
+            nn.Flatten(),
+            nn.Linear(widths[-1] * grid * grid, hidden),
+            nn.ReLU(inplace=True),
             nn.Linear(hidden, 4),
         )
 
@@ -97,12 +106,16 @@ class Localiser(nn.Module):
 def _checked_boxes(outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
     for name, where in (("logits", outputs), ("boxes", outputs), ("labels", targets), ("boxes", targets)):
         if not isinstance(where, dict) or name not in where:
-            raise ValueError(f"the localisation loss needs outputs with 'logits' and 'boxes' and targets with "
-                             f"'labels' and 'boxes'; {name!r} is missing")
+            raise ValueError(
+                f"the localisation loss needs outputs with 'logits' and 'boxes' and targets with "
+                f"'labels' and 'boxes'; {name!r} is missing"
+            )
     pred, true = outputs["boxes"], targets["boxes"].to(outputs["boxes"].dtype)
     if pred.shape != true.shape:
-        raise ValueError(f"predicted and target boxes must have the same shape (N, 4), "
-                         f"got {tuple(pred.shape)} and {tuple(true.shape)}")
+        raise ValueError(
+            f"predicted and target boxes must have the same shape (N, 4), "
+            f"got {tuple(pred.shape)} and {tuple(true.shape)}"
+        )
     return pred, true
 
 
@@ -159,8 +172,10 @@ def main_boxes(dataset: Any) -> Tensor:
     for i in range(len(dataset)):
         target_boxes = dataset.target(i)["boxes"]
         if len(target_boxes) == 0:
-            raise ValueError(f"sample {i} of {dataset!r} has no box to localise; keep the samples that have "
-                             f"one with cvlearn.models.localisation.with_boxes(dataset)")
+            raise ValueError(
+                f"sample {i} of {dataset!r} has no box to localise; keep the samples that have "
+                f"one with cvlearn.models.localisation.with_boxes(dataset)"
+            )
         boxes.append(target_boxes[0].as_subclass(Tensor).float())
     return torch.stack(boxes)
 
@@ -179,8 +194,9 @@ class BoxedSplit(Dataset):
 
     def __init__(self, whole: Any, indices: Tensor, images: Tensor, boxes: Tensor) -> None:
         if not len(indices) == len(images) == len(boxes):
-            raise ValueError(f"need one index, image and box per picture, got {len(indices)}, {len(images)} "
-                             f"and {len(boxes)}")
+            raise ValueError(
+                f"need one index, image and box per picture, got {len(indices)}, {len(images)} and {len(boxes)}"
+            )
         self.whole, self.indices, self.images, self.boxes = whole, indices, images, boxes
         self.targets = whole.targets[indices]
         for name in ("name", "split", "size", "classes", "categories", "semantic_classes", "palette"):
@@ -226,12 +242,18 @@ def with_boxes(dataset: Any) -> BoxedSplit:
     """
     indices, images, boxes = _boxed_samples(dataset)
     if len({tuple(image.shape) for image in images}) > 1:
-        raise ValueError(f"the pictures of {dataset!r} differ in size; load the split with a size, "
-                         f"e.g. cvlearn.data.load(name, split, size=64)")
+        raise ValueError(
+            f"the pictures of {dataset!r} differ in size; load the split with a size, "
+            f"e.g. cvlearn.data.load(name, split, size=64)"
+        )
     if not images:
         side = getattr(dataset, "size", None) or 0
-        return BoxedSplit(dataset, torch.zeros(0, dtype=torch.int64),
-                          torch.zeros((0, 3, side, side), dtype=torch.uint8), torch.zeros((0, 4)))
+        return BoxedSplit(
+            dataset,
+            torch.zeros(0, dtype=torch.int64),
+            torch.zeros((0, 3, side, side), dtype=torch.uint8),
+            torch.zeros((0, 4)),
+        )
     return BoxedSplit(dataset, torch.tensor(indices), torch.stack(images), torch.stack(boxes))
 
 
@@ -249,14 +271,17 @@ class LocalisationData(Dataset):
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (N, 3, H, W), got {tuple(images.shape)}")
         if len(labels) != len(images) or tuple(boxes.shape) != (len(images), 4):
-            raise ValueError(f"need one label and one (4,) box per image: {len(images)} images, "
-                             f"labels {tuple(labels.shape)}, boxes {tuple(boxes.shape)}")
+            raise ValueError(
+                f"need one label and one (4,) box per image: {len(images)} images, "
+                f"labels {tuple(labels.shape)}, boxes {tuple(boxes.shape)}"
+            )
         self.images, self.labels, self.flip = images, labels.long(), flip
-        self.size = tuple(images.shape[-2:])
+        h, w = images.shape[-2:]
+        self.size = (h, w)
         self.boxes = boxes.as_subclass(Tensor).float()
 
     @classmethod
-    def from_dataset(cls, dataset: Any, flip: bool = False) -> "LocalisationData":
+    def from_dataset(cls, dataset: Any, flip: bool = False) -> LocalisationData:
         """From a :class:`cvlearn.data.ToyDataset`: its images, main labels and main boxes."""
         return cls(dataset.images, dataset.targets, main_boxes(dataset), flip=flip)
 
@@ -264,7 +289,7 @@ class LocalisationData(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[Tensor, dict[str, Tensor]]:
-        image, box = self.images[index], self.boxes[index:index + 1]
+        image, box = self.images[index], self.boxes[index : index + 1]
         if self.flip and torch.rand(()) < 0.5:
             image = TF.horizontal_flip_image(image)
             box = TF.horizontal_flip_bounding_boxes(box, format=XYXY, canvas_size=self.size)
@@ -287,5 +312,6 @@ def localise(model: nn.Module, images: Tensor, batch_size: int = 250) -> dict[st
 
     joined = predict_in_batches(model, images, batch_size, probabilities_and_boxes)
     scores, labels = joined[:, :-4].max(dim=1)
-    size = tuple(images.shape[-2:])
+    h, w = images.shape[-2:]
+    size = (h, w)
     return {"labels": labels, "scores": scores, "boxes": clip_boxes_to_image(denormalise(joined[:, -4:], size), size)}

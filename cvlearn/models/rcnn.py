@@ -9,8 +9,9 @@ and :class:`LevelsRPN` is torchvision's region proposal network restricted to so
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -78,8 +79,12 @@ def rcnn_kwargs(settings: RCNNSettings, num_classes: int) -> dict[str, Any]:
     anchors = AnchorGenerator(tuple((a,) for a in settings.anchor_sizes), (settings.aspect_ratios,) * len(levels))
     c, r = settings.channels, settings.box_representation
     return dict(
-        num_classes=None, min_size=settings.image_size, max_size=settings.image_size,
-        image_mean=list(settings.image_mean), image_std=list(settings.image_std), _skip_resize=True,
+        num_classes=None,
+        min_size=settings.image_size,
+        max_size=settings.image_size,
+        image_mean=list(settings.image_mean),
+        image_std=list(settings.image_std),
+        _skip_resize=True,
         rpn_anchor_generator=anchors,
         rpn_pre_nms_top_n_train=settings.rpn_pre_nms_top_n_train,
         rpn_post_nms_top_n_train=settings.rpn_post_nms_top_n_train,
@@ -89,10 +94,13 @@ def rcnn_kwargs(settings: RCNNSettings, num_classes: int) -> dict[str, Any]:
         rpn_fg_iou_thresh=settings.rpn_fg_iou_thresh,
         # the pyramid's finest level (stride 4) holds enough detail for every fruit
         box_roi_pool=MultiScaleRoIAlign(["0"], output_size=7, sampling_ratio=settings.sampling_ratio),
-        box_head=TwoMLPHead(c * 7 * 7, r), box_predictor=FastRCNNPredictor(r, num_classes),
+        box_head=TwoMLPHead(c * 7 * 7, r),
+        box_predictor=FastRCNNPredictor(r, num_classes),
         box_batch_size_per_image=settings.box_batch_size_per_image,
-        box_positive_fraction=settings.box_positive_fraction, box_nms_thresh=settings.box_nms_thresh,
-        box_score_thresh=settings.box_score_thresh, box_detections_per_img=settings.box_detections_per_img,
+        box_positive_fraction=settings.box_positive_fraction,
+        box_nms_thresh=settings.box_nms_thresh,
+        box_score_thresh=settings.box_score_thresh,
+        box_detections_per_img=settings.box_detections_per_img,
     )
 
 

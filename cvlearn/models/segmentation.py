@@ -31,8 +31,17 @@ from torch import nn
 from ..images import as_float_images, predict_in_batches
 from .backbones import double_conv_block
 
-__all__ = ["FCN", "Encoder", "UNet", "Up", "as_float_images", "colour_clusters", "conv_block",
-           "median_frequency_weights", "predict_classes"]
+__all__ = [
+    "FCN",
+    "Encoder",
+    "UNet",
+    "Up",
+    "as_float_images",
+    "colour_clusters",
+    "conv_block",
+    "median_frequency_weights",
+    "predict_classes",
+]
 
 
 conv_block = double_conv_block
@@ -53,10 +62,12 @@ def _checked_images(images: torch.Tensor, depth: int) -> torch.Tensor:
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"images must have shape (N, 3, H, W), got {tuple(images.shape)}")
-    smallest = 2 ** depth
+    smallest = 2**depth
     if min(images.shape[-2:]) < smallest:
-        raise ValueError(f"images must be at least {smallest}×{smallest} pixels for depth={depth} "
-                         f"(one halving per level), got {tuple(images.shape[-2:])}")
+        raise ValueError(
+            f"images must be at least {smallest}×{smallest} pixels for depth={depth} "
+            f"(one halving per level), got {tuple(images.shape[-2:])}"
+        )
     return as_float_images(images)
 
 
@@ -171,8 +182,9 @@ class UNet(nn.Module):
         return self.classifier(x)
 
 
-def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16,
-                    device: str | torch.device | None = None) -> torch.Tensor:
+def predict_classes(
+    model: nn.Module, images: torch.Tensor, batch_size: int = 16, device: str | torch.device | None = None
+) -> torch.Tensor:
     """Class maps ``(N, H, W) int64`` for ``images: (N, 3, H, W)`` (uint8, or float 0..1), in batches.
 
     The model is in eval mode meanwhile (BatchNorm uses its running statistics), then back in
@@ -180,8 +192,9 @@ def predict_classes(model: nn.Module, images: torch.Tensor, batch_size: int = 16
     """
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an (N, 3, H, W) tensor, got {getattr(images, 'shape', type(images))}")
-    return predict_in_batches(model, images, batch_size, lambda batch: model(batch).argmax(dim=1),
-                              prepare=as_float_images, device=device)
+    return predict_in_batches(
+        model, images, batch_size, lambda batch: model(batch).argmax(dim=1), prepare=as_float_images, device=device
+    )
 
 
 def median_frequency_weights(masks: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
@@ -195,8 +208,10 @@ def median_frequency_weights(masks: torch.Tensor, num_classes: int, ignore_index
     if ignore_index is not None:
         labels = labels[labels != ignore_index]
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"masks must hold class indices in [0, {num_classes - 1}], "
-                         f"got values from {int(labels.min())} to {int(labels.max())}")
+        raise ValueError(
+            f"masks must hold class indices in [0, {num_classes - 1}], "
+            f"got values from {int(labels.min())} to {int(labels.max())}"
+        )
     counts = torch.bincount(labels, minlength=num_classes).double()
     frequency = counts / counts.sum().clamp(min=1)
     present = frequency > 0
@@ -208,7 +223,9 @@ def median_frequency_weights(masks: torch.Tensor, num_classes: int, ignore_index
     return weights.float()
 
 
-def colour_clusters(images: torch.Tensor, k: int, fit_pixels: int = 50_000, seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
+def colour_clusters(
+    images: torch.Tensor, k: int, fit_pixels: int = 50_000, seed: int = 0
+) -> tuple[np.ndarray, torch.Tensor]:
     """k-means on pixel colours (no labels): a cluster index for every pixel.
 
     images: (N, 3, H, W) uint8. The centres are fitted (scipy's ``kmeans2`` with k-means++ starts)

@@ -8,16 +8,31 @@ Run one as ``cvlearn.recipes.classification()`` (each recipe module is callable 
 recipe; its configuration stays at ``cvlearn.recipes.classification.CONFIG``), by name as
 ``RECIPES["classification"]()``, or from a shell as ``cvlearn bench --only classification``.
 A recipe function takes keyword arguments ``quick`` (a seconds-long smoke run for tests),
-``seed`` and ``progress``. ``COURSE`` lists the recipes the notebooks train, the ones
-``cvlearn bench`` runs by default.
+``seed`` and ``progress``. Which recipes each notebook trains (the ones ``cvlearn bench`` runs
+by default) is listed in :data:`cvlearn.tasks.TASKS`.
 """
 
+import sys
+
 from . import classification, detection, instance, localisation, semantic
-from ._base import COURSE, RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
+from ._base import RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
 
-__all__ = ["COURSE", "RECIPES", "RecipeFn", "RecipeModule", "Result", "Stopwatch", "classification",
-           "count_parameters", "detection", "instance", "localisation", "register", "semantic"]
+__all__ = [
+    "RECIPES",
+    "RecipeFn",
+    "RecipeModule",
+    "Result",
+    "Stopwatch",
+    "classification",
+    "count_parameters",
+    "detection",
+    "instance",
+    "localisation",
+    "register",
+    "semantic",
+]
 
-# Swapping a module's class is the documented way to give a module behaviour (here: calling it).
-for _module in (classification, localisation, detection, semantic, instance):
-    _module.__class__ = RecipeModule
+# Every module that registered a recipe becomes callable. Swapping a module's class is the
+# documented way to give a module behaviour.
+for _recipe in RECIPES.values():
+    sys.modules[_recipe.__module__].__class__ = RecipeModule

@@ -1,5 +1,8 @@
 """The pieces every recipe shares: its :class:`Result`, the :data:`RECIPES` registry, timing and counting.
 
+Which recipes each task's notebook trains (and ``cvlearn bench`` runs by default) is said once,
+in :data:`cvlearn.tasks.TASKS`.
+
 The recipe modules import these from here (not from the package), so that the package's
 ``__init__`` only gathers the recipes and no recipe imports its own package.
 """
@@ -8,24 +11,25 @@ from __future__ import annotations
 
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 from ..train import History
 
-__all__ = ["COURSE", "RECIPES", "RecipeFn", "RecipeModule", "Result", "Stopwatch", "count_parameters", "register"]
+__all__ = ["RECIPES", "RecipeFn", "RecipeModule", "Result", "Stopwatch", "count_parameters", "register"]
 
 
 @dataclass
 class Result:
     """What one recipe run produced.
 
-    metrics: headline scores on the test split, named as in the benchmark schema
-    (``accuracy``, ``mean_iou``, ``map50``, ``map``, ``miou``, ``pixel_accuracy``, ``box_ap50``,
-    ``mask_ap50``, ``mask_ap``); train_s / eval_s: wall-clock seconds; train_images: images
-    seen in training (for images per second); params: trainable parameters.
+    metrics: scores on the test split, named as in the benchmark schema; its task's headline
+    ones (``Task.metrics`` in :mod:`cvlearn.tasks`) among them; train_s / eval_s: wall-clock
+    seconds; train_images: images seen in training (for images per second); params: trainable
+    parameters.
     """
 
     recipe: str
@@ -46,14 +50,16 @@ class Result:
 
 RecipeFn = Callable[..., Result]
 RECIPES: dict[str, RecipeFn] = {}
-COURSE = ("classification", "localisation", "detection", "detection_fasterrcnn", "semantic", "instance")
+"""Every recipe function, by the name ``cvlearn bench --only NAME`` knows it by."""
 
 
 def register(name: str) -> Callable[[RecipeFn], RecipeFn]:
     """Decorator: list a recipe function under ``name`` in :data:`RECIPES`."""
+
     def add(fn: RecipeFn) -> RecipeFn:
         RECIPES[name] = fn
         return fn
+
     return add
 
 
@@ -65,12 +71,12 @@ def count_parameters(model: nn.Module) -> int:
 class Stopwatch:
     """``with Stopwatch() as t: ...`` then ``t.seconds``."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.start = time.perf_counter()
         self.seconds = 0.0
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
 
 

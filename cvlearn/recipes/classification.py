@@ -62,41 +62,51 @@ def collate_flipped(batch: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[tor
     return random_flip(images), labels
 
 
-def make_loaders(train: data.ToyDataset, val: data.ToyDataset,
-                 config: ClassificationConfig = CONFIG) -> tuple[DataLoader, DataLoader]:
+def make_loaders(
+    train: data.AnyDataset, val: data.AnyDataset, config: ClassificationConfig = CONFIG
+) -> tuple[DataLoader, DataLoader]:
     """Training and validation loaders straight from the split tensors (uint8 pictures, int64 labels).
 
     The training loader shuffles, flips (if ``config.flip``) and drops the last, smaller batch so
     that BatchNorm never sees a batch of one; the validation loader keeps everything in order.
     """
-    train_loader = DataLoader(TensorDataset(train.images, train.targets), batch_size=config.batch_size,
-                              shuffle=True, drop_last=len(train) > config.batch_size,
-                              collate_fn=collate_flipped if config.flip else None, num_workers=0)
+    train_loader = DataLoader(
+        TensorDataset(train.images, train.targets),
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=len(train) > config.batch_size,
+        collate_fn=collate_flipped if config.flip else None,
+        num_workers=0,
+    )
     val_loader = DataLoader(TensorDataset(val.images, val.targets), batch_size=250, num_workers=0)
     return train_loader, val_loader
 
 
-def build_model(train: data.ToyDataset, config: ClassificationConfig = CONFIG) -> SimpleCNN:
+def build_model(train: data.AnyDataset, config: ClassificationConfig = CONFIG) -> SimpleCNN:
     """A fresh :class:`SimpleCNN` for ``train``'s classes, normalising with its channel statistics."""
     mean, std = channel_stats(train.images)
     return SimpleCNN(num_classes=len(train.classes), widths=config.widths, mean=mean, std=std)
 
 
-def load_splits(config: ClassificationConfig = CONFIG, quick: bool = False,
-                progress: bool = True) -> dict[str, data.ToyDataset]:
+def load_splits(
+    config: ClassificationConfig = CONFIG, quick: bool = False, progress: bool = True
+) -> dict[str, data.AnyDataset]:
     """The train, val and test splits of ``config.dataset`` (tiny ones when ``quick``)."""
-    return {split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
-            for split in ("train", "val", "test")}
+    return {
+        split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
+        for split in ("train", "val", "test")
+    }
 
 
-def split_accuracy(model: nn.Module, split: data.ToyDataset) -> float:
+def split_accuracy(model: nn.Module, split: data.AnyDataset) -> float:
     """Share of the split's pictures whose most probable class is the true one."""
     return accuracy(predict_probabilities(model, split.images), split.targets)
 
 
 @register("classification")
-def classification(*, quick: bool = False, seed: int = CONFIG.seed, progress: bool = True,
-                   checkpoint: str | Path | None = None) -> Result:
+def classification(
+    *, quick: bool = False, seed: int = CONFIG.seed, progress: bool = True, checkpoint: str | Path | None = None
+) -> Result:
     """Train :class:`SimpleCNN` on toy-pets with :data:`CONFIG`; score accuracy on the test split."""
     config = QUICK if quick else CONFIG
     splits = load_splits(config, quick, progress)
@@ -104,13 +114,31 @@ def classification(*, quick: bool = False, seed: int = CONFIG.seed, progress: bo
     seed_everything(seed)  # the same starting weights every run, not just the same batches
     model = build_model(splits["train"], config)
     with Stopwatch() as train_time:
-        history = fit(model, train_loader, val_loader, epochs=config.epochs, lr=config.lr,
-                      weight_decay=config.weight_decay, loss_fn=nn.CrossEntropyLoss(),
-                      metrics={"accuracy": accuracy}, seed=seed, channels_last=config.channels_last,
-                      checkpoint=checkpoint, progress=progress)
+        history = fit(
+            model,
+            train_loader,
+            val_loader,
+            epochs=config.epochs,
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            loss_fn=nn.CrossEntropyLoss(),
+            metrics={"accuracy": accuracy},
+            seed=seed,
+            channels_last=config.channels_last,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
     with Stopwatch() as eval_time:
         score = split_accuracy(model, splits["test"])
-    return Result(recipe="classification", metrics={"accuracy": score}, train_s=train_time.seconds,
-                  eval_s=eval_time.seconds, train_images=len(history.epochs) * len(train_loader) * config.batch_size,
-                  params=count_parameters(model), device=history.device, model=model, history=history,
-                  config={**asdict(config), "seed": seed})
+    return Result(
+        recipe="classification",
+        metrics={"accuracy": score},
+        train_s=train_time.seconds,
+        eval_s=eval_time.seconds,
+        train_images=len(history.epochs) * len(train_loader) * config.batch_size,
+        params=count_parameters(model),
+        device=history.device,
+        model=model,
+        history=history,
+        config={**asdict(config), "seed": seed},
+    )

@@ -62,15 +62,20 @@ class DetectionConfig:
 
     def fit_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`cvlearn.train.fit` this configuration fixes."""
-        return {"epochs": self.epochs, "lr": self.lr, "weight_decay": self.weight_decay,
-                "channels_last": self.channels_last}
+        return {
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "channels_last": self.channels_last,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "settings": asdict(self.settings)}
 
 
-DETECTOR = DetectionConfig(model="tiny", settings=DetectorSettings(), batch_size=16, epochs=8, lr=3e-3,
-                           channels_last=True)
+DETECTOR = DetectionConfig(
+    model="tiny", settings=DetectorSettings(), batch_size=16, epochs=8, lr=3e-3, channels_last=True
+)
 """The one-stage detector notebook 03 trains and ``cvlearn bench`` measures as ``detection``."""
 
 FASTER_RCNN = DetectionConfig(model="faster_rcnn", settings=RCNNSettings(), batch_size=8, epochs=2, lr=2e-3)
@@ -79,14 +84,17 @@ FASTER_RCNN = DetectionConfig(model="faster_rcnn", settings=RCNNSettings(), batc
 QUICK_SIZES = {"train": 16, "test": 8}
 
 
-def load_splits(config: DetectionConfig, quick: bool = False, progress: bool = True) -> dict[str, data.ToyDataset]:
+def load_splits(config: DetectionConfig, quick: bool = False, progress: bool = True) -> dict[str, data.AnyDataset]:
     """The train and test splits of ``config.dataset`` (tiny ones when ``quick``)."""
-    return {split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
-            for split in ("train", "test")}
+    return {
+        split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
+        for split in ("train", "test")
+    }
 
 
-def train(config: DetectionConfig, train_set: data.ToyDataset, seed: int = 0, progress: bool = True,
-          epochs: int | None = None) -> tuple[nn.Module, History]:
+def train(
+    config: DetectionConfig, train_set: data.AnyDataset, seed: int = 0, progress: bool = True, epochs: int | None = None
+) -> tuple[nn.Module, History]:
     """Build the detector of ``config`` and fit it on ``train_set`` (``epochs`` overrides the config's).
 
     ``seed`` seeds the initial weights and the batch order, as the notebook does.
@@ -99,7 +107,7 @@ def train(config: DetectionConfig, train_set: data.ToyDataset, seed: int = 0, pr
     return model, history
 
 
-def evaluate(model: nn.Module, split: data.ToyDataset) -> tuple[dict[str, float], list[dict]]:
+def evaluate(model: nn.Module, split: data.AnyDataset) -> tuple[dict[str, float], list[dict]]:
     """COCO's numbers on a whole split (``ap``, ``ap50``, ...) and the predictions they came from."""
     predictions = detect(model, split.images)
     targets = [split.target(i) for i in range(len(split))]
@@ -113,9 +121,18 @@ def _run(name: str, config: DetectionConfig, quick: bool, seed: int, progress: b
     with Stopwatch() as scoring:
         scores, _ = evaluate(model, splits["test"])
     metrics = {"map50": scores["ap50"], "map": scores["ap"], "map75": scores["ap75"], "ar100": scores["ar100"]}
-    return Result(name, metrics, train_s=training.seconds, eval_s=scoring.seconds,
-                  train_images=len(history.step_losses) * config.batch_size, params=count_parameters(model),
-                  device=history.device, model=model, history=history, config={**config.as_dict(), "seed": seed})
+    return Result(
+        name,
+        metrics,
+        train_s=training.seconds,
+        eval_s=scoring.seconds,
+        train_images=len(history.step_losses) * config.batch_size,
+        params=count_parameters(model),
+        device=history.device,
+        model=model,
+        history=history,
+        config={**config.as_dict(), "seed": seed},
+    )
 
 
 @register("detection")

@@ -14,7 +14,8 @@ mask AP@0.5, which is how the benchmark compares the two.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -26,8 +27,7 @@ from torchvision.transforms import v2
 
 from .. import data
 from ..metrics.instance import instance_metrics
-from ..models.instance import (SMALL, MaskRCNNSettings, PreciseMaskTransform, maskrcnn, maskrcnn_stock,
-                               predict_instances)
+from ..models.instance import SMALL, MaskRCNNSettings, PreciseMaskTransform, maskrcnn, maskrcnn_stock, predict_instances
 from ..train import Callback, History, TimeBudget, TrainingState, fit, seed_everything
 from ._base import Result, Stopwatch, count_parameters, register
 
@@ -74,9 +74,19 @@ a minute on 2 cores, so that the whole notebook stays within 3 minutes; ``max_se
 sooner on a slower machine. On a GPU, ``replace(REAL_CONFIG, epochs=...)`` trains longer in
 little time."""
 
-STOCK_CONFIG = InstanceConfig(model="stock", batch_size=2, lr=0.0025, optimizer="sgd", schedule="onecycle",
-                              flips=True, channels_last=False, epochs=1, images_per_epoch=None, max_seconds=None,
-                              eval_batch_size=2)
+STOCK_CONFIG = InstanceConfig(
+    model="stock",
+    batch_size=2,
+    lr=0.0025,
+    optimizer="sgd",
+    schedule="onecycle",
+    flips=True,
+    channels_last=False,
+    epochs=1,
+    images_per_epoch=None,
+    max_seconds=None,
+    eval_batch_size=2,
+)
 """torchvision's reference training of Mask R-CNN: SGD with momentum, lr 0.02 per 16 pictures (so
 0.0025 for 2) reached after a warm-up (here the one-cycle schedule's; without one, training from
 scratch diverges within a few steps), in the default memory layout."""
@@ -133,7 +143,7 @@ class KeptInMemory(Dataset):
     (about 30 KB each at 96 px).
     """
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: data.AnyDataset) -> None:
         self.transforms = getattr(dataset, "transforms", None)
         plain = copy.copy(dataset)
         plain.transforms = None  # keep the samples as read: the augmentation must differ per draw
@@ -152,26 +162,36 @@ def detection_batch(batch: Sequence[tuple[Any, dict]]) -> tuple[list[torch.Tenso
     reduced to plain tensors ``boxes`` (N, 4) XYXY float, ``labels`` (N,) int64, ``masks``
     (N, H, W) uint8 and ``image_id``."""
     images = [img.as_subclass(torch.Tensor).float().div_(255) for img, _ in batch]
-    targets = [{"boxes": t["boxes"].as_subclass(torch.Tensor).float(),
-                "labels": t["labels"].as_subclass(torch.Tensor),
-                "masks": t["masks"].as_subclass(torch.Tensor).to(torch.uint8),
-                "image_id": int(t["image_id"])} for _, t in batch]
+    targets = [
+        {
+            "boxes": t["boxes"].as_subclass(torch.Tensor).float(),
+            "labels": t["labels"].as_subclass(torch.Tensor),
+            "masks": t["masks"].as_subclass(torch.Tensor).to(torch.uint8),
+            "image_id": int(t["image_id"]),
+        }
+        for _, t in batch
+    ]
     return images, targets
 
 
-def train_loader(dataset: Dataset, config: InstanceConfig = CONFIG, seed: int = 0) -> DataLoader:
+def train_loader(dataset: data.AnyDataset, config: InstanceConfig = CONFIG, seed: int = 0) -> DataLoader:
     """Shuffled batches of ``config.batch_size`` for ``fit``; ``dataset`` should carry
     :func:`augmentation` as its transforms when ``config.flips``.
 
     A toy dataset is used as it is (its pictures are already in memory); a real one's photos
     are read once and kept (:class:`KeptInMemory`).
     """
-    if not isinstance(dataset, data.ToyDataset):
-        dataset = KeptInMemory(dataset)
+    samples: data.ToyDataset | KeptInMemory = dataset if isinstance(dataset, data.ToyDataset) else KeptInMemory(dataset)
     generator = torch.Generator().manual_seed(seed)
-    sampler = RandomSampler(dataset, num_samples=config.images_per_epoch, generator=generator)
-    return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=detection_batch,
-                      num_workers=0, drop_last=True)
+    sampler = RandomSampler(samples, num_samples=config.images_per_epoch, generator=generator)
+    return DataLoader(
+        samples,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        collate_fn=detection_batch,
+        num_workers=0,
+        drop_last=True,
+    )
 
 
 def build_model(config: InstanceConfig, num_classes: int) -> nn.Module:
@@ -188,14 +208,35 @@ def build_model(config: InstanceConfig, num_classes: int) -> nn.Module:
 # --------------------------------------------------------------------------------------------
 
 
+def _maskness_stage(model: nn.Module) -> PreciseMaskTransform | None:
+    """``model.transform`` when it is the switchable maskness stage, else ``None``."""
+    transform = getattr(model, "transform", None)
+    return transform if isinstance(transform, PreciseMaskTransform) else None
+
+
 def has_maskness(model: nn.Module) -> bool:
     """Whether ``model`` has the switchable maskness stage (the small model of
     :func:`cvlearn.models.maskrcnn` has; torchvision's stock one has not)."""
-    return isinstance(getattr(model, "transform", None), PreciseMaskTransform)
+    return _maskness_stage(model) is not None
 
 
-def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25,
-             maskness: bool | None = None) -> dict[str, float]:
+@contextmanager
+def _maskness_set(stage: PreciseMaskTransform | None, maskness: bool | None) -> Iterator[None]:
+    """``stage.maskness`` switched to ``maskness`` inside the block, restored after; ``None``
+    for either leaves everything as it is."""
+    if stage is None or maskness is None:
+        yield
+        return
+    before, stage.maskness = stage.maskness, maskness
+    try:
+        yield
+    finally:
+        stage.maskness = before
+
+
+def evaluate(
+    model: nn.Module, dataset: data.AnyDataset, batch_size: int = 25, maskness: bool | None = None
+) -> dict[str, float]:
     """COCO scores of ``model`` on every picture of ``dataset``: ``mask_ap50``, ``mask_ap75``,
     ``mask_ap`` (AP@[.5:.95]), ``box_ap50``, ``box_ap``.
 
@@ -203,18 +244,16 @@ def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25,
     mask confidence) on or off for this evaluation and restores it after; ``None`` leaves the
     model as it is.
     """
-    if maskness is not None and not has_maskness(model):
-        raise ValueError("this model has no maskness stage to switch (only cvlearn.models.maskrcnn's "
-                         "small model has one); pass maskness=None")
+    stage = _maskness_stage(model)
+    if maskness is not None and stage is None:
+        raise ValueError(
+            "this model has no maskness stage to switch (only cvlearn.models.maskrcnn's "
+            "small model has one); pass maskness=None"
+        )
     targets = [dataset.target(i) for i in range(len(dataset))]
-    before = model.transform.maskness if maskness is not None else None
-    try:
-        if maskness is not None:
-            model.transform.maskness = maskness
+    with _maskness_set(stage, maskness):
         predictions = predict_instances(model, dataset.images, batch_size=batch_size)
-    finally:
-        if maskness is not None:
-            model.transform.maskness = before
+    assert dataset.size is not None  # (reading dataset.images needs a size, so it has one)
     return instance_metrics(predictions, targets, dataset.categories, (dataset.size, dataset.size))
 
 
@@ -223,8 +262,14 @@ def evaluate(model: nn.Module, dataset: data.ToyDataset, batch_size: int = 25,
 # --------------------------------------------------------------------------------------------
 
 
-def train(config: InstanceConfig = CONFIG, *, quick: bool = False, seed: int = 0, progress: bool = True,
-          callbacks: Sequence[Callback] = ()) -> tuple[nn.Module, History, int]:
+def train(
+    config: InstanceConfig = CONFIG,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> tuple[nn.Module, History, int]:
     """Build ``config``'s model and train it on the train split with :func:`cvlearn.train.fit`.
 
     ``callbacks`` are passed on to ``fit`` (after the time budget of ``config.max_seconds``);
@@ -234,16 +279,35 @@ def train(config: InstanceConfig = CONFIG, *, quick: bool = False, seed: int = 0
     if quick:
         config = replace(config, batch_size=1, images_per_epoch=None)
     seed_everything(seed)
-    train_set = data.load(config.dataset, "train", n=config.batch_size if quick else None, seed=seed,
-                          transforms=augmentation() if config.flips else None, progress=progress)
+    train_set = data.load(
+        config.dataset,
+        "train",
+        n=config.batch_size if quick else None,
+        seed=seed,
+        transforms=augmentation() if config.flips else None,
+        progress=progress,
+    )
     model = build_model(config, len(train_set.categories))
     loader = train_loader(train_set, config, seed)
-    history = fit(model, loader, epochs=1 if quick else config.epochs, loss_fn=None, lr=config.lr,
-                  weight_decay=config.weight_decay, optimizer=config.optimizer, schedule=config.schedule,
-                  monitor=None, restore_best=False, seed=seed, max_seconds=config.max_seconds,
-                  callbacks=list(callbacks), progress=progress, device="cpu" if quick else None,
-                  channels_last=config.channels_last)
-    seen = len(history.step_losses) * loader.batch_size
+    history = fit(
+        model,
+        loader,
+        epochs=1 if quick else config.epochs,
+        loss_fn=None,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        optimizer=config.optimizer,
+        schedule=config.schedule,
+        monitor=None,
+        restore_best=False,
+        seed=seed,
+        max_seconds=config.max_seconds,
+        callbacks=list(callbacks),
+        progress=progress,
+        device="cpu" if quick else None,
+        channels_last=config.channels_last,
+    )
+    seen = len(history.step_losses) * config.batch_size
     return model, history, seen
 
 
@@ -253,12 +317,22 @@ def _run(name: str, config: InstanceConfig, quick: bool, seed: int, progress: bo
     with Stopwatch() as clock:
         scores = evaluate(model, test_set, batch_size=config.eval_batch_size)
     metrics = {k: scores[k] for k in ("mask_ap50", "mask_ap", "box_ap50")}
-    if has_maskness(model) and model.transform.maskness:  # the same model, scored as Mask R-CNN scores
+    stage = _maskness_stage(model)
+    if stage is not None and stage.maskness:  # the same model, scored as Mask R-CNN scores
         plain = evaluate(model, test_set, batch_size=config.eval_batch_size, maskness=False)
         metrics.update(mask_ap50_no_maskness=plain["mask_ap50"], mask_ap_no_maskness=plain["mask_ap"])
-    return Result(name, metrics, train_s=history.seconds, eval_s=clock.seconds, train_images=seen,
-                  params=count_parameters(model), device=history.device, model=model, history=history,
-                  config=config.as_dict())
+    return Result(
+        name,
+        metrics,
+        train_s=history.seconds,
+        eval_s=clock.seconds,
+        train_images=seen,
+        params=count_parameters(model),
+        device=history.device,
+        model=model,
+        history=history,
+        config=config.as_dict(),
+    )
 
 
 @register("instance")
@@ -268,8 +342,7 @@ def instance(*, quick: bool = False, seed: int = 0, progress: bool = True) -> Re
 
 
 @register("instance_stock")
-def instance_stock(*, quick: bool = False, seed: int = 0, progress: bool = True,
-                   max_seconds: float = 600.0) -> Result:
+def instance_stock(*, quick: bool = False, seed: int = 0, progress: bool = True, max_seconds: float = 600.0) -> Result:
     """torchvision's stock Mask R-CNN (:data:`STOCK_CONFIG`) for ``max_seconds`` of training."""
     config = replace(STOCK_CONFIG, max_seconds=max_seconds)
     return _run("instance_stock", config, quick, seed, progress)
@@ -309,7 +382,7 @@ def speedup(ours: TimeToTarget, reference: TimeToTarget) -> tuple[float, bool]:
 
     Raises ValueError when ``ours`` did not reach it (there is then no ratio to report).
     """
-    if not ours.reached:
+    if ours.seconds is None:
         raise ValueError(f"ours did not reach mask AP@0.5 >= {ours.target} within {ours.budget_s:.0f} s")
     return reference.at_least / max(ours.seconds, 1e-9), not reference.reached
 
@@ -323,7 +396,7 @@ class MaskAPWatch(Callback):
     during which the budget runs out is scored too.
     """
 
-    def __init__(self, val_set: data.ToyDataset, result: TimeToTarget, every: int, batch_size: int = 25) -> None:
+    def __init__(self, val_set: data.AnyDataset, result: TimeToTarget, every: int, batch_size: int = 25) -> None:
         self.val_set, self.result, self.every, self.batch_size = val_set, result, every, batch_size
         self.scored_at = 0
 
@@ -345,9 +418,17 @@ class MaskAPWatch(Callback):
             state.request_stop(f"mask AP@0.5 reached {ap50:.3f}")
 
 
-def time_to_mask_ap(config: InstanceConfig = CONFIG, *, target: float = 0.5, budget_s: float = 180.0,
-                    eval_every: int = 25, eval_images: int = 100, seed: int = 0, quick: bool = False,
-                    progress: bool = False) -> TimeToTarget:
+def time_to_mask_ap(
+    config: InstanceConfig = CONFIG,
+    *,
+    target: float = 0.5,
+    budget_s: float = 180.0,
+    eval_every: int = 25,
+    eval_images: int = 100,
+    seed: int = 0,
+    quick: bool = False,
+    progress: bool = False,
+) -> TimeToTarget:
     """Train ``config`` and, every ``eval_every`` steps, score mask AP@0.5 on the first
     ``eval_images`` validation pictures; stop once it reaches ``target`` or after ``budget_s``
     seconds of training (evaluation time is not counted).
@@ -366,14 +447,27 @@ def time_to_mask_ap(config: InstanceConfig = CONFIG, *, target: float = 0.5, bud
     val_set = data.load(config.dataset, "val", n=eval_images, seed=seed, progress=progress)
     result = TimeToTarget(target, budget_s, None)
     watch = MaskAPWatch(val_set, result, eval_every, config.eval_batch_size)
-    train(replace(config, max_seconds=None), quick=quick, seed=seed, progress=progress,
-          callbacks=[TimeBudget(budget_s), watch])
+    train(
+        replace(config, max_seconds=None),
+        quick=quick,
+        seed=seed,
+        progress=progress,
+        callbacks=[TimeBudget(budget_s), watch],
+    )
     return result
 
 
-def compare_with_stock(*, target: float = 0.5, budget_s: float = 180.0, stock_budget_s: float = 480.0,
-                       eval_every: int = 10, eval_images: int = 100, seed: int = 0, quick: bool = False,
-                       progress: bool = False) -> dict[str, Any]:
+def compare_with_stock(
+    *,
+    target: float = 0.5,
+    budget_s: float = 180.0,
+    stock_budget_s: float = 480.0,
+    eval_every: int = 10,
+    eval_images: int = 100,
+    seed: int = 0,
+    quick: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
     """The benchmark's comparison: seconds of 2-core training until mask AP@0.5 ≥ ``target``,
     our recipe (:data:`CONFIG`) against torchvision's stock configuration (:data:`STOCK_CONFIG`).
 
@@ -385,20 +479,41 @@ def compare_with_stock(*, target: float = 0.5, budget_s: float = 180.0, stock_bu
     Returns a record ``{"comparison", "ours", "baseline", "ratio", "note"}`` (seconds; ratio =
     baseline / ours, above 1 is better for us), as :mod:`cvlearn.comparisons` lists them.
     """
-    ours = time_to_mask_ap(CONFIG, target=target, budget_s=budget_s, eval_every=eval_every,
-                           eval_images=eval_images, seed=seed, quick=quick, progress=progress)
-    stock = time_to_mask_ap(STOCK_CONFIG, target=target, budget_s=stock_budget_s, eval_every=10**6,
-                            eval_images=eval_images, seed=seed, quick=quick, progress=progress)
+    ours = time_to_mask_ap(
+        CONFIG,
+        target=target,
+        budget_s=budget_s,
+        eval_every=eval_every,
+        eval_images=eval_images,
+        seed=seed,
+        quick=quick,
+        progress=progress,
+    )
+    stock = time_to_mask_ap(
+        STOCK_CONFIG,
+        target=target,
+        budget_s=stock_budget_s,
+        eval_every=10**6,
+        eval_images=eval_images,
+        seed=seed,
+        quick=quick,
+        progress=progress,
+    )
     record: dict[str, Any] = {
         "comparison": f"Mask R-CNN ours vs torchvision stock: seconds to mask AP@0.5 >= {target:g}",
         "ours": None if ours.seconds is None else round(ours.seconds, 1),
-        "baseline": round(stock.at_least, 1), "ratio": None}
+        "baseline": round(stock.at_least, 1),
+        "ratio": None,
+    }
     stock_best = max((ap for _, ap in stock.curve), default=0.0)
     if not ours.reached:
         record["note"] = f"ours did not reach {target:g} within {budget_s:g} s; no ratio"
         return record
     ratio, lower_bound = speedup(ours, stock)
     record["ratio"] = round(ratio, 1)
-    record["note"] = (f"stock reached mask AP@0.5 {stock_best:.3f} in {stock_budget_s:g} s: ratio is a lower bound (>=)"
-                      if lower_bound else "both reached the target")
+    record["note"] = (
+        f"stock reached mask AP@0.5 {stock_best:.3f} in {stock_budget_s:g} s: ratio is a lower bound (>=)"
+        if lower_bound
+        else "both reached the target"
+    )
     return record

@@ -11,8 +11,8 @@ once), flips pictures left-right at random (the box flips with them), and minimi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -52,11 +52,12 @@ class LocalisationConfig:
     flip: bool = True
     channels_last: bool = True
 
-    def build_model(self, train: data.ToyDataset) -> Localiser:
+    def build_model(self, train: data.AnyDataset) -> Localiser:
         """A fresh :class:`Localiser` for ``train``'s classes, normalising with its channel statistics."""
         mean, std = channel_stats(train.images)
-        return Localiser(num_classes=len(train.classes), widths=self.widths, grid=self.grid, hidden=self.hidden,
-                         mean=mean, std=std)
+        return Localiser(
+            num_classes=len(train.classes), widths=self.widths, grid=self.grid, hidden=self.hidden, mean=mean, std=std
+        )
 
     def make_loss(self) -> LocalisationLoss:
         """The combined class + box loss of this configuration."""
@@ -64,8 +65,12 @@ class LocalisationConfig:
 
     def fit_options(self) -> dict:
         """The keyword arguments of :func:`cvlearn.train.fit` this configuration fixes."""
-        return {"epochs": self.epochs, "lr": self.lr, "weight_decay": self.weight_decay,
-                "channels_last": self.channels_last}
+        return {
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "channels_last": self.channels_last,
+        }
 
 
 CONFIG = LocalisationConfig()
@@ -77,28 +82,38 @@ QUICK = LocalisationConfig(widths=(8, 16), grid=2, hidden=16, batch_size=32, epo
 QUICK_SIZES = {"train": 96, "val": 32, "test": 32}
 
 
-def load_splits(config: LocalisationConfig = CONFIG, quick: bool = False,
-                progress: bool = True) -> dict[str, data.ToyDataset]:
+def load_splits(
+    config: LocalisationConfig = CONFIG, quick: bool = False, progress: bool = True
+) -> dict[str, data.AnyDataset]:
     """The train, val and test splits of ``config.dataset`` (tiny ones when ``quick``)."""
-    return {split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
-            for split in ("train", "val", "test")}
+    return {
+        split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
+        for split in ("train", "val", "test")
+    }
 
 
-def make_loaders(train: data.ToyDataset, val: data.ToyDataset,
-                 config: LocalisationConfig = CONFIG) -> tuple[DataLoader, DataLoader]:
+def make_loaders(
+    train: data.AnyDataset, val: data.AnyDataset, config: LocalisationConfig = CONFIG
+) -> tuple[DataLoader, DataLoader]:
     """Training and validation loaders of ``(images (B, 3, H, W) uint8, {"labels", "boxes"})``.
 
     The training loader shuffles, flips (if ``config.flip``) and drops the last, smaller batch so
     that BatchNorm never sees a batch of one; the validation loader keeps everything in order.
     """
-    train_loader = DataLoader(LocalisationData.from_dataset(train, flip=config.flip), batch_size=config.batch_size,
-                              shuffle=True, drop_last=len(train) > config.batch_size, num_workers=0)
+    train_loader = DataLoader(
+        LocalisationData.from_dataset(train, flip=config.flip),
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=len(train) > config.batch_size,
+        num_workers=0,
+    )
     val_loader = DataLoader(LocalisationData.from_dataset(val), batch_size=250, num_workers=0)
     return train_loader, val_loader
 
 
-def evaluate(model: nn.Module, split: data.ToyDataset,
-             true_boxes: torch.Tensor | None = None) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+def evaluate(
+    model: nn.Module, split: data.AnyDataset, true_boxes: torch.Tensor | None = None
+) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
     """Scores on a whole split and the predictions they came from.
 
     Returns ``({"accuracy", "mean_iou", "iou50", "hit50"}, {"labels", "scores", "boxes"})``,
@@ -110,24 +125,39 @@ def evaluate(model: nn.Module, split: data.ToyDataset,
     return scores, predictions
 
 
-def make_evaluator(split: data.ToyDataset) -> Callable[[nn.Module], dict[str, float]]:
+def make_evaluator(split: data.AnyDataset) -> Callable[[nn.Module], dict[str, float]]:
     """``evaluate(model) -> {"accuracy", "mean_iou"}`` on ``split``, for ``fit(evaluate=...)``."""
     true_boxes = main_boxes(split)
 
     def scores(model: nn.Module) -> dict[str, float]:
         result, _ = evaluate(model, split, true_boxes)
         return {"accuracy": result["accuracy"], "mean_iou": result["mean_iou"]}
+
     return scores
 
 
-def train(config: LocalisationConfig, train_set: data.ToyDataset, val_set: data.ToyDataset, seed: int = 0,
-          progress: bool = True) -> tuple[Localiser, History]:
+def train(
+    config: LocalisationConfig,
+    train_set: data.AnyDataset,
+    val_set: data.AnyDataset,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[Localiser, History]:
     """Build the model of ``config`` and fit it; the weights of the epoch with the best val mean IoU are kept."""
     torch.manual_seed(seed)
     model = config.build_model(train_set)
     train_loader, val_loader = make_loaders(train_set, val_set, config)
-    history = fit(model, train_loader, val_loader, loss_fn=config.make_loss(), evaluate=make_evaluator(val_set),
-                  monitor="val_mean_iou", seed=seed, progress=progress, **config.fit_options())
+    history = fit(
+        model,
+        train_loader,
+        val_loader,
+        loss_fn=config.make_loss(),
+        evaluate=make_evaluator(val_set),
+        monitor="val_mean_iou",
+        seed=seed,
+        progress=progress,
+        **config.fit_options(),
+    )
     return model, history
 
 
@@ -146,6 +176,15 @@ def localisation(*, quick: bool = False, seed: int = 0, progress: bool = True) -
         model, history = train(config, splits["train"], splits["val"], seed=seed, progress=progress)
     with Stopwatch() as scoring:
         scores, _ = evaluate(model, splits["test"])
-    return Result("localisation", scores, train_s=training.seconds, eval_s=scoring.seconds,
-                  train_images=len(history.step_losses) * config.batch_size, params=count_parameters(model),
-                  device=history.device, model=model, history=history, config={**asdict(config), "seed": seed})
+    return Result(
+        "localisation",
+        scores,
+        train_s=training.seconds,
+        eval_s=scoring.seconds,
+        train_images=len(history.step_losses) * config.batch_size,
+        params=count_parameters(model),
+        device=history.device,
+        model=model,
+        history=history,
+        config={**asdict(config), "seed": seed},
+    )

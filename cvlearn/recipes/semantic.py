@@ -14,8 +14,9 @@ out of the class weights, the loss and every score; toy datasets have no such pi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -84,8 +85,10 @@ class SegmentationPairs(Dataset):
 
     def __init__(self, images: torch.Tensor, masks: torch.Tensor, flip: bool = False) -> None:
         if len(images) != len(masks) or images.shape[-2:] != masks.shape[-2:]:
-            raise ValueError(f"images (N, 3, H, W) and masks (N, H, W) must match, got {tuple(images.shape)} "
-                             f"and {tuple(masks.shape)}")
+            raise ValueError(
+                f"images (N, 3, H, W) and masks (N, H, W) must match, got {tuple(images.shape)} "
+                f"and {tuple(masks.shape)}"
+            )
         self.images, self.masks, self.flip = as_float_images(images), masks.long(), flip
 
     def __len__(self) -> int:
@@ -103,49 +106,69 @@ def ignore_index_of(dataset: Any) -> int | None:
     return getattr(dataset, "ignore_index", None)
 
 
-def make_loader(dataset: data.ToyDataset, config: SegmentationConfig, train: bool = True) -> DataLoader:
+def make_loader(dataset: data.AnyDataset, config: SegmentationConfig, train: bool = True) -> DataLoader:
     """Batches of ``(images: (B, 3, H, W) float, masks: (B, H, W) int64)`` from a whole split."""
     pairs = SegmentationPairs(dataset.images, dataset.semantic_masks, flip=train and config.flip)
     return DataLoader(pairs, batch_size=config.batch_size, shuffle=train, num_workers=0)
 
 
-def make_loss(config: SegmentationConfig, train: data.ToyDataset) -> nn.CrossEntropyLoss:
+def make_loss(config: SegmentationConfig, train: data.AnyDataset) -> nn.CrossEntropyLoss:
     """Per-pixel cross-entropy, weighted by median-frequency balancing of the training masks when
     ``config.class_weights``. It takes ``logits: (B, C, H, W)`` and ``masks: (B, H, W)``; pixels
     equal to the dataset's ``ignore_index`` add nothing to it."""
     ignored = ignore_index_of(train)
-    weights = (median_frequency_weights(train.semantic_masks, len(train.semantic_classes), ignore_index=ignored)
-               if config.class_weights else None)
+    weights = (
+        median_frequency_weights(train.semantic_masks, len(train.semantic_classes), ignore_index=ignored)
+        if config.class_weights
+        else None
+    )
     return nn.CrossEntropyLoss(weight=weights, ignore_index=-100 if ignored is None else ignored)
 
 
-def evaluate(model: nn.Module, dataset: data.ToyDataset) -> tuple[dict, torch.Tensor]:
+def evaluate(model: nn.Module, dataset: data.AnyDataset) -> tuple[dict, torch.Tensor]:
     """Scores on a whole split: ``({"miou", "pixel_accuracy", "iou": {class: IoU}}, confusion (C, C))``."""
     classes = dataset.semantic_classes
-    matrix = confusion_matrix(predict_classes(model, dataset.images), dataset.semantic_masks, len(classes),
-                              ignore_index_of(dataset))
+    matrix = confusion_matrix(
+        predict_classes(model, dataset.images), dataset.semantic_masks, len(classes), ignore_index_of(dataset)
+    )
     return segmentation_scores(matrix, classes), matrix
 
 
-def make_evaluator(dataset: data.ToyDataset) -> Callable[[nn.Module], dict[str, float]]:
+def make_evaluator(dataset: data.AnyDataset) -> Callable[[nn.Module], dict[str, float]]:
     """``evaluate(model) -> {"miou", "pixel_accuracy"}`` on ``dataset``, for ``fit(evaluate=...)``."""
+
     def scores(model: nn.Module) -> dict[str, float]:
         result, _ = evaluate(model, dataset)
         return {"miou": result["miou"], "pixel_accuracy": result["pixel_accuracy"]}
+
     return scores
 
 
-def train(config: SegmentationConfig, train_set: data.ToyDataset, val_set: data.ToyDataset, seed: int = 0,
-          progress: bool = True, device: str | torch.device | None = None) -> tuple[nn.Module, History]:
+def train(
+    config: SegmentationConfig,
+    train_set: data.AnyDataset,
+    val_set: data.AnyDataset,
+    seed: int = 0,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+) -> tuple[nn.Module, History]:
     """Build the model of ``config`` and fit it; the weights of the epoch with the best val mIoU are kept.
 
     ``device``: where to train (``None``: CUDA, then MPS, then the CPU); the model stays there.
     """
     seed_everything(seed)
     model = config.build_model(len(train_set.semantic_classes))
-    history = fit(model, make_loader(train_set, config), loss_fn=make_loss(config, train_set),
-                  evaluate=make_evaluator(val_set), monitor="val_miou", seed=seed, progress=progress,
-                  device=device, **config.fit_options())
+    history = fit(
+        model,
+        make_loader(train_set, config),
+        loss_fn=make_loss(config, train_set),
+        evaluate=make_evaluator(val_set),
+        monitor="val_miou",
+        seed=seed,
+        progress=progress,
+        device=device,
+        **config.fit_options(),
+    )
     return model, history
 
 
@@ -163,7 +186,15 @@ def semantic(*, quick: bool = False, seed: int = 0, progress: bool = True) -> Re
         model, history = train(config, splits["train"], splits["val"], seed=seed, progress=progress)
     with Stopwatch() as scoring:
         scores, _ = evaluate(model, splits["test"])
-    return Result("semantic", {"miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"]},
-                  train_s=training.seconds, eval_s=scoring.seconds,
-                  train_images=len(history.step_losses) * config.batch_size, params=count_parameters(model),
-                  device=history.device, model=model, history=history, config=asdict(config))
+    return Result(
+        "semantic",
+        {"miou": scores["miou"], "pixel_accuracy": scores["pixel_accuracy"]},
+        train_s=training.seconds,
+        eval_s=scoring.seconds,
+        train_images=len(history.step_losses) * config.batch_size,
+        params=count_parameters(model),
+        device=history.device,
+        model=model,
+        history=history,
+        config=asdict(config),
+    )

@@ -10,7 +10,19 @@ from .localisation import iou_picture, iou_playground, prediction_browser
 from .segmentation import render_view, segmentation_explorer
 
 __all__ = [
-    "apply_thresholds", "instance_counts", "instance_picture", "iou_picture", "iou_playground", "keep_confident",
-    "prediction_browser", "prediction_explorer", "render_view", "score_explorer", "segmentation_explorer",
-    "show_prediction", "threshold_counts", "threshold_explorer", "threshold_picture",
+    "apply_thresholds",
+    "instance_counts",
+    "instance_picture",
+    "iou_picture",
+    "iou_playground",
+    "keep_confident",
+    "prediction_browser",
+    "prediction_explorer",
+    "render_view",
+    "score_explorer",
+    "segmentation_explorer",
+    "show_prediction",
+    "threshold_counts",
+    "threshold_explorer",
+    "threshold_picture",
 ]

@@ -7,7 +7,8 @@ ipywidgets sliders.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,8 +26,11 @@ PATCH_GREY = 128
 
 def _check_image(image: Any) -> torch.Tensor:
     if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3 or image.dtype != torch.uint8:
-        got = (f"{image.dtype} tensor of shape {tuple(image.shape)}" if isinstance(image, torch.Tensor)
-               else type(image).__name__)
+        got = (
+            f"{image.dtype} tensor of shape {tuple(image.shape)}"
+            if isinstance(image, torch.Tensor)
+            else type(image).__name__
+        )
         raise ValueError(f"image must be one picture, a (3, H, W) uint8 tensor, got {got}")
     return image
 
@@ -38,12 +42,13 @@ def occlude(image: torch.Tensor, centre: tuple[int, int], size: int) -> torch.Te
         raise ValueError(f"patch size must be an int >= 0 (pixels), got {size!r}")
     out = image.clone()
     x0, y0 = (int(round(v)) - size // 2 for v in centre)
-    out[:, max(y0, 0):max(y0 + size, 0), max(x0, 0):max(x0 + size, 0)] = PATCH_GREY
+    out[:, max(y0, 0) : max(y0 + size, 0), max(x0, 0) : max(x0 + size, 0)] = PATCH_GREY
     return out
 
 
-def transform_image(image: torch.Tensor, rotation: float = 0.0, brightness: float = 1.0,
-                    patch: tuple[int, int, int] | None = None) -> torch.Tensor:
+def transform_image(
+    image: torch.Tensor, rotation: float = 0.0, brightness: float = 1.0, patch: tuple[int, int, int] | None = None
+) -> torch.Tensor:
     """The picture the model will see: ``image`` (3, H, W) uint8, turned, brightened and covered.
 
     rotation: degrees anticlockwise about the centre (corners filled with the picture's mean
@@ -65,9 +70,13 @@ def transform_image(image: torch.Tensor, rotation: float = 0.0, brightness: floa
     return image
 
 
-def explore_prediction(model: torch.nn.Module, image: torch.Tensor, rotation: float = 0.0,
-                       brightness: float = 1.0, patch: tuple[int, int, int] | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+def explore_prediction(
+    model: torch.nn.Module,
+    image: torch.Tensor,
+    rotation: float = 0.0,
+    brightness: float = 1.0,
+    patch: tuple[int, int, int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One setting of the explorer: the transformed picture (3, H, W) uint8 and the model's class
     probabilities for it, (C,) float summing to 1."""
     picture = transform_image(image, rotation, brightness, patch)
@@ -86,9 +95,15 @@ def bar_colours(probabilities: Any, true_class: int | None = None) -> list[str]:
     return [predicted if c == best else OTHER_COLOUR for c in range(len(probabilities))]
 
 
-def show_prediction(model: torch.nn.Module, image: torch.Tensor, classes: Sequence[str], rotation: float = 0.0,
-                    brightness: float = 1.0, patch: tuple[int, int, int] | None = None,
-                    true_class: int | None = None) -> Figure:
+def show_prediction(
+    model: torch.nn.Module,
+    image: torch.Tensor,
+    classes: Sequence[str],
+    rotation: float = 0.0,
+    brightness: float = 1.0,
+    patch: tuple[int, int, int] | None = None,
+    true_class: int | None = None,
+) -> Figure:
     """The explorer as a still picture: the transformed image and a bar per class probability.
 
     The predicted class's bar is green when it is ``true_class``, red when it is not (blue when
@@ -113,8 +128,9 @@ def show_prediction(model: torch.nn.Module, image: torch.Tensor, classes: Sequen
     return fig
 
 
-def prediction_explorer(model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor,
-                        classes: Sequence[str], scale: int = 4) -> Any:
+def prediction_explorer(
+    model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor, classes: Sequence[str], scale: int = 4
+) -> Any:
     """An ipywidgets panel: pick a test picture, turn it, change its brightness, move a grey patch
     over it, and watch the predicted class and its probability.
 
@@ -123,8 +139,9 @@ def prediction_explorer(model: torch.nn.Module, images: torch.Tensor, targets: t
     import ipywidgets as widgets
 
     if len(images) != len(targets):
-        raise ValueError(f"images and targets must hold the same number of samples, "
-                         f"got {len(images)} and {len(targets)}")
+        raise ValueError(
+            f"images and targets must hold the same number of samples, got {len(images)} and {len(targets)}"
+        )
     height, width = images.shape[-2:]
     slider = {"style": {"description_width": "80px"}, "continuous_update": True}
     index = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", **slider)
@@ -139,13 +156,13 @@ def prediction_explorer(model: torch.nn.Module, images: torch.Tensor, targets: t
     readouts = [widgets.Label() for _ in classes]
 
     def redraw(_: Any = None) -> None:
-        shown, probabilities = explore_prediction(model, images[index.value], rotation.value, brightness.value,
-                                                  (x.value, y.value, size.value))
+        shown, probabilities = explore_prediction(
+            model, images[index.value], rotation.value, brightness.value, (x.value, y.value, size.value)
+        )
         picture.value = png_bytes(enlarge(as_numpy_image(shown), scale))
         best, true_class = int(probabilities.argmax()), int(targets[index.value])
         verdict = "right" if best == true_class else "wrong"
-        truth.value = (f"true class: <b>{classes[true_class]}</b> · "
-                       f"prediction: <b>{classes[best]}</b> ({verdict})")
+        truth.value = f"true class: <b>{classes[true_class]}</b> · prediction: <b>{classes[best]}</b> ({verdict})"
         for c, (bar, readout) in enumerate(zip(bars, readouts)):
             bar.value = float(probabilities[c])
             # green only for a correct prediction, red for a wrong one

@@ -15,7 +15,8 @@ widget, which now and then hangs a headless run; see :mod:`cvlearn.widgets.local
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from matplotlib.figure import Figure
 from torchvision.ops import batched_nms
@@ -49,8 +50,13 @@ def apply_thresholds(candidates: dict, score_thresh: float, nms_thresh: float) -
     return {k: v[order] for k, v in kept.items()}
 
 
-def threshold_counts(candidates: Sequence[dict], targets: Sequence[dict], score_thresh: float,
-                     nms_thresh: float, iou_threshold: float = 0.5) -> dict[str, float]:
+def threshold_counts(
+    candidates: Sequence[dict],
+    targets: Sequence[dict],
+    score_thresh: float,
+    nms_thresh: float,
+    iou_threshold: float = 0.5,
+) -> dict[str, float]:
     """What the thresholds do over several pictures: each outcome counted, misses, precision, recall.
 
     Returns ``{"correct", "duplicate", "wrong class", "poor box", "background", "missed",
@@ -68,27 +74,51 @@ def threshold_counts(candidates: Sequence[dict], targets: Sequence[dict], score_
         counts["missed"] += int(missed.sum())
         total_boxes += len(missed)
     detections = sum(counts[o] for o in OUTCOMES)
-    return {**counts, "precision": counts["correct"] / detections if detections else 1.0,
-            "recall": counts["correct"] / total_boxes if total_boxes else 1.0}
+    return {
+        **counts,
+        "precision": counts["correct"] / detections if detections else 1.0,
+        "recall": counts["correct"] / total_boxes if total_boxes else 1.0,
+    }
 
 
-def threshold_picture(image: Any, candidates: dict, target: dict, score_thresh: float, nms_thresh: float,
-                      class_names: Sequence[str], ax: Any = None) -> tuple[dict[str, int], Figure]:
+def threshold_picture(
+    image: Any,
+    candidates: dict,
+    target: dict,
+    score_thresh: float,
+    nms_thresh: float,
+    class_names: Sequence[str],
+    ax: Any = None,
+) -> tuple[dict[str, int], Figure]:
     """One picture with the detections that survive the thresholds, each coloured by its outcome.
 
     Returns ``(counts, figure)``: how many detections of each outcome, and missed boxes.
     """
     kept = apply_thresholds(candidates, score_thresh, nms_thresh)
     outcomes, missed = detection_outcomes(kept, target)
-    fig = show_detection_outcomes(image, kept, target, outcomes, missed, class_names, ax=ax,
-                                  title=f"score ≥ {score_thresh:.2f}, NMS IoU {nms_thresh:.2f}")
+    fig = show_detection_outcomes(
+        image,
+        kept,
+        target,
+        outcomes,
+        missed,
+        class_names,
+        ax=ax,
+        title=f"score ≥ {score_thresh:.2f}, NMS IoU {nms_thresh:.2f}",
+    )
     counts = {o: outcomes.count(o) for o in OUTCOMES}
     counts["missed"] = int(missed.sum())
     return counts, fig
 
 
-def threshold_explorer(images: Sequence[Any], candidates: Sequence[dict], targets: Sequence[dict],
-                       class_names: Sequence[str], score_thresh: float = 0.5, nms_thresh: float = 0.5) -> Any:
+def threshold_explorer(
+    images: Sequence[Any],
+    candidates: Sequence[dict],
+    targets: Sequence[dict],
+    class_names: Sequence[str],
+    score_thresh: float = 0.5,
+    nms_thresh: float = 0.5,
+) -> Any:
     """Sliders for the picture, the score threshold and the NMS IoU threshold.
 
     Shows the picture with its surviving detections (green: correct; orange: duplicate; purple:
@@ -103,24 +133,36 @@ def threshold_explorer(images: Sequence[Any], candidates: Sequence[dict], target
     import ipywidgets as widgets
 
     if not len(images) == len(candidates) == len(targets):
-        raise ValueError(f"need one set of candidates and one target per image: {len(images)} images, "
-                         f"{len(candidates)} candidates, {len(targets)} targets")
+        raise ValueError(
+            f"need one set of candidates and one target per image: {len(images)} images, "
+            f"{len(candidates)} candidates, {len(targets)} targets"
+        )
     picture = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
-    score = widgets.FloatSlider(value=score_thresh, min=0.0, max=1.0, step=0.05, description="score ≥",
-                                continuous_update=False)
-    nms = widgets.FloatSlider(value=nms_thresh, min=0.05, max=1.0, step=0.05, description="NMS IoU",
-                              continuous_update=False)
+    score = widgets.FloatSlider(
+        value=score_thresh, min=0.0, max=1.0, step=0.05, description="score ≥", continuous_update=False
+    )
+    nms = widgets.FloatSlider(
+        value=nms_thresh, min=0.05, max=1.0, step=0.05, description="NMS IoU", continuous_update=False
+    )
 
     shown = widgets.Image(format="png", layout=PICTURE_LAYOUT)
     summary = widgets.Label()
 
     def draw(_: Any = None) -> None:
-        _, fig = threshold_picture(images[picture.value], candidates[picture.value], targets[picture.value],
-                                   score.value, nms.value, class_names)
+        _, fig = threshold_picture(
+            images[picture.value],
+            candidates[picture.value],
+            targets[picture.value],
+            score.value,
+            nms.value,
+            class_names,
+        )
         shown.value = figure_png(fig)
         totals = threshold_counts(candidates, targets, score.value, nms.value)
-        summary.value = (f"over {len(images)} pictures: precision {totals['precision']:.2f}, recall "
-                         f"{totals['recall']:.2f} · " + ", ".join(f"{k} {totals[k]}" for k in (*OUTCOMES[1:], "missed")))
+        summary.value = (
+            f"over {len(images)} pictures: precision {totals['precision']:.2f}, recall "
+            f"{totals['recall']:.2f} · " + ", ".join(f"{k} {totals[k]}" for k in (*OUTCOMES[1:], "missed"))
+        )
 
     for control in (picture, score, nms):
         control.observe(draw, names="value")

@@ -11,7 +11,8 @@ score) on them.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
@@ -41,8 +42,9 @@ def keep_confident(prediction: dict, score_thresh: float) -> dict:
     return {k: torch.as_tensor(v)[order] for k, v in prediction.items()}
 
 
-def instance_counts(predictions: Sequence[dict], targets: Sequence[dict], score_thresh: float,
-                    iou_threshold: float = 0.5) -> dict[str, float]:
+def instance_counts(
+    predictions: Sequence[dict], targets: Sequence[dict], score_thresh: float, iou_threshold: float = 0.5
+) -> dict[str, float]:
     """What a threshold does over several pictures: instances found, right ones, false ones, missed.
 
     An instance is right when its mask overlaps a not-yet-matched true mask by at least
@@ -76,22 +78,35 @@ def instance_counts(predictions: Sequence[dict], targets: Sequence[dict], score_
 
 
 def _count(n: int, noun: str) -> str:
-    """"1 instance", "2 instances"."""
+    """ "1 instance", "2 instances"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def instance_picture(image: Any, prediction: dict, score_thresh: float, class_names: Sequence[str],
-                     ax: Any = None) -> Figure:
+def instance_picture(
+    image: Any, prediction: dict, score_thresh: float, class_names: Sequence[str], ax: Any = None
+) -> Figure:
     """One picture with the instances scoring at least ``score_thresh``: a colour, an ID and a
     score each, and a box around it."""
     kept = keep_confident(prediction, score_thresh)
-    return show_instances(image, kept["masks"], kept["labels"], class_names, scores=kept["scores"],
-                          boxes=kept["boxes"], ax=ax,
-                          title=f"score ≥ {score_thresh:.2f}: {_count(len(kept['scores']), 'instance')}")
+    return show_instances(
+        image,
+        kept["masks"],
+        kept["labels"],
+        class_names,
+        scores=kept["scores"],
+        boxes=kept["boxes"],
+        ax=ax,
+        title=f"score ≥ {score_thresh:.2f}: {_count(len(kept['scores']), 'instance')}",
+    )
 
 
-def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: Sequence[dict],
-                   class_names: Sequence[str], score_thresh: float = 0.5) -> Any:
+def score_explorer(
+    images: Sequence[Any],
+    predictions: Sequence[dict],
+    targets: Sequence[dict],
+    class_names: Sequence[str],
+    score_thresh: float = 0.5,
+) -> Any:
     """Sliders for the picture and the score threshold over Mask R-CNN's predictions.
 
     Shows the picture with its kept instances (own colour and ID each) and, under it, how many
@@ -106,11 +121,14 @@ def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: 
     import ipywidgets as widgets
 
     if not len(images) == len(predictions) == len(targets):
-        raise ValueError(f"need one prediction and one target per image: {len(images)} images, "
-                         f"{len(predictions)} predictions, {len(targets)} targets")
+        raise ValueError(
+            f"need one prediction and one target per image: {len(images)} images, "
+            f"{len(predictions)} predictions, {len(targets)} targets"
+        )
     picture = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
-    score = widgets.FloatSlider(value=score_thresh, min=0.0, max=1.0, step=0.05, description="score ≥",
-                                continuous_update=False)
+    score = widgets.FloatSlider(
+        value=score_thresh, min=0.0, max=1.0, step=0.05, description="score ≥", continuous_update=False
+    )
 
     shown = widgets.Image(format="png", layout=PICTURE_LAYOUT)
     summary = widgets.Label()
@@ -120,9 +138,11 @@ def score_explorer(images: Sequence[Any], predictions: Sequence[dict], targets: 
         fig.set_size_inches(4, 4)
         shown.value = figure_png(fig)
         counts = instance_counts(predictions, targets, score.value)
-        summary.value = (f"over {len(images)} pictures at score ≥ {score.value:.2f}: {counts['found']} found, "
-                         f"{counts['right']} right, {counts['false']} false, {counts['missed']} missed; "
-                         f"the count is exact on {counts['counted right']:.0%} of pictures")
+        summary.value = (
+            f"over {len(images)} pictures at score ≥ {score.value:.2f}: {counts['found']} found, "
+            f"{counts['right']} right, {counts['false']} false, {counts['missed']} missed; "
+            f"the count is exact on {counts['counted right']:.0%} of pictures"
+        )
 
     for control in (picture, score):
         control.observe(draw, names="value")

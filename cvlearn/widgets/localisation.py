@@ -14,7 +14,8 @@ displays figures into an ``Output`` widget now and then never sends its reply, a
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
@@ -46,8 +47,9 @@ def _rectangle(box: torch.Tensor, **style: Any) -> Rectangle:
     return Rectangle((x1, y1), x2 - x1, y2 - y1, **style)
 
 
-def iou_picture(box_a: Any, box_b: Any, size: int = 64, show_enclosing: bool = False,
-                ax: Any = None) -> tuple[float, Figure]:
+def iou_picture(
+    box_a: Any, box_b: Any, size: int = 64, show_enclosing: bool = False, ax: Any = None
+) -> tuple[float, Figure]:
     """The IoU of two boxes, and a picture of it.
 
     box_a, box_b: (4,) XYXY in pixels on a ``size × size`` canvas. Draws both boxes, fills their
@@ -78,8 +80,9 @@ def iou_picture(box_a: Any, box_b: Any, size: int = 64, show_enclosing: bool = F
     return iou, fig
 
 
-def iou_playground(box_a: Sequence[int] = (8, 12, 36, 40), box_b: Sequence[int] = (20, 20, 56, 52),
-                   size: int = 64) -> Any:
+def iou_playground(
+    box_a: Sequence[int] = (8, 12, 36, 40), box_b: Sequence[int] = (20, 20, 56, 52), size: int = 64
+) -> Any:
     """Sliders for two boxes (x, y, width, height each) and the live :func:`iou_picture`.
 
     box_a, box_b: the starting boxes, (4,) XYXY in pixels on a ``size × size`` canvas.
@@ -89,18 +92,25 @@ def iou_playground(box_a: Sequence[int] = (8, 12, 36, 40), box_b: Sequence[int] 
     controls, columns = {}, []
     for name, box in (("a", box_a), ("b", box_b)):
         x, y, w, h = convert(_as_box(box, f"box_{name}")[None], "xyxy", "xywh")[0].round().int().tolist()
-        sliders = {f"{key}_{name}": widgets.IntSlider(value=value, min=0 if key in "xy" else 1, max=size,
-                                                      description=f"{name.upper()} {key}",
-                                                      continuous_update=False)
-                   for key, value in (("x", x), ("y", y), ("w", w), ("h", h))}
+        sliders = {
+            f"{key}_{name}": widgets.IntSlider(
+                value=value,
+                min=0 if key in "xy" else 1,
+                max=size,
+                description=f"{name.upper()} {key}",
+                continuous_update=False,
+            )
+            for key, value in (("x", x), ("y", y), ("w", w), ("h", h))
+        }
         controls.update(sliders)
         columns.append(widgets.VBox(list(sliders.values())))
 
     picture = widgets.Image(format="png", layout=PICTURE_LAYOUT)
 
     def draw(_: Any = None) -> None:
-        boxes = [convert(torch.tensor([[controls[f"{k}_{name}"].value for k in "xywh"]]), "xywh", "xyxy")[0]
-                 for name in "ab"]
+        boxes = [
+            convert(torch.tensor([[controls[f"{k}_{name}"].value for k in "xywh"]]), "xywh", "xyxy")[0] for name in "ab"
+        ]
         _, fig = iou_picture(boxes[0], boxes[1], size, show_enclosing=True)
         picture.value = figure_png(fig)
 
@@ -119,15 +129,24 @@ def prediction_browser(images: Sequence[Any], true_boxes: Any, pred_boxes: Any, 
     import ipywidgets as widgets
 
     if not len(images) == len(true_boxes) == len(pred_boxes) == len(captions):
-        raise ValueError(f"need one true box, predicted box and caption per image: {len(images)} images, "
-                         f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes, {len(captions)} captions")
+        raise ValueError(
+            f"need one true box, predicted box and caption per image: {len(images)} images, "
+            f"{len(true_boxes)} true boxes, {len(pred_boxes)} predicted boxes, {len(captions)} captions"
+        )
     slider = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
     picture = widgets.Image(format="png", layout=PICTURE_LAYOUT)
 
     def draw(_: Any = None) -> None:
         index = slider.value
-        picture.value = figure_png(show_localisations([images[index]], true_boxes[index:index + 1],
-                                                      pred_boxes[index:index + 1], [captions[index]], size=3.0))
+        picture.value = figure_png(
+            show_localisations(
+                [images[index]],
+                true_boxes[index : index + 1],
+                pred_boxes[index : index + 1],
+                [captions[index]],
+                size=3.0,
+            )
+        )
 
     slider.observe(draw, names="value")
     draw()

@@ -7,7 +7,8 @@ which the tests call; :func:`segmentation_explorer` only wires them to ipywidget
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +31,18 @@ DIVIDER = (40, 40, 40)
 dark, so the two pictures stay apart on a white page and over white clouds."""
 
 
-def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str = "side by side",
-                alpha: float = 0.6, visible: Sequence[int] | None = None, gap: int = 2,
-                ignore_index: int | None = None, divider: Sequence[int] = DIVIDER) -> np.ndarray:
+def render_view(
+    image: Any,
+    truth: Any,
+    prediction: Any,
+    palette: Any,
+    view: str = "side by side",
+    alpha: float = 0.6,
+    visible: Sequence[int] | None = None,
+    gap: int = 2,
+    ignore_index: int | None = None,
+    divider: Sequence[int] = DIVIDER,
+) -> np.ndarray:
     """The picture one setting of the explorer shows, as (H, W', 3) uint8.
 
     image: (3, H, W) or (H, W, 3); truth, prediction: (H, W) class indices; palette: (C, 3) uint8.
@@ -47,7 +57,9 @@ def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     truth, prediction = np.asarray(truth, dtype=np.int64), np.asarray(prediction, dtype=np.int64)
     if truth.shape != prediction.shape:
-        raise ValueError(f"truth and prediction must have the same (H, W) shape, got {truth.shape} and {prediction.shape}")
+        raise ValueError(
+            f"truth and prediction must have the same (H, W) shape, got {truth.shape} and {prediction.shape}"
+        )
     if view == "ground truth":
         return overlay(image, truth, palette, alpha, visible)
     if view == "prediction":
@@ -66,12 +78,21 @@ def render_view(image: Any, truth: Any, prediction: Any, palette: Any, view: str
 
 def _swatch(colour: Sequence[int]) -> str:
     r, g, b = (int(c) for c in colour)
-    return (f'<span style="display:inline-block;width:14px;height:14px;background:rgb({r},{g},{b});'
-            f'border:1px solid grey;vertical-align:middle"></span>')
+    return (
+        f'<span style="display:inline-block;width:14px;height:14px;background:rgb({r},{g},{b});'
+        f'border:1px solid grey;vertical-align:middle"></span>'
+    )
 
 
-def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: Sequence[str], palette: Any,
-                          scale: int = 4, ignore_index: int | None = None) -> Any:
+def segmentation_explorer(
+    images: Any,
+    truths: Any,
+    predictions: Any,
+    classes: Sequence[str],
+    palette: Any,
+    scale: int = 4,
+    ignore_index: int | None = None,
+) -> Any:
     """An ipywidgets panel over a set of samples: pick the image, the view, the opacity and the
     classes to colour (each checkbox has its class's colour as legend).
 
@@ -83,25 +104,40 @@ def segmentation_explorer(images: Any, truths: Any, predictions: Any, classes: S
     import ipywidgets as widgets
 
     if not len(images) == len(truths) == len(predictions):
-        raise ValueError(f"images, truths and predictions must hold the same number of samples, "
-                         f"got {len(images)}, {len(truths)} and {len(predictions)}")
+        raise ValueError(
+            f"images, truths and predictions must hold the same number of samples, "
+            f"got {len(images)}, {len(truths)} and {len(predictions)}"
+        )
     palette = np.asarray(palette)
     index = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="image")
     alpha = widgets.FloatSlider(value=0.6, min=0.0, max=1.0, step=0.05, description="opacity")
     view = widgets.ToggleButtons(options=VIEWS, value="side by side")
-    toggles = [widgets.Checkbox(value=True, description=name, indent=False, layout=widgets.Layout(width="auto"))
-               for name in classes]
+    toggles = [
+        widgets.Checkbox(value=True, description=name, indent=False, layout=widgets.Layout(width="auto"))
+        for name in classes
+    ]
     legend = widgets.HBox([widgets.HBox([widgets.HTML(_swatch(palette[c])), box]) for c, box in enumerate(toggles)])
     picture = widgets.Image(format="png")
     caption = widgets.HTML()
 
     def redraw(_: Any = None) -> None:
         i = index.value
-        caption.value = ("left: <b>ground truth</b> | right: <b>prediction</b>" if view.value == "side by side"
-                         else f"<b>{view.value}</b>" + (" (wrong pixels in red)" if view.value == "errors" else ""))
+        caption.value = (
+            "left: <b>ground truth</b> | right: <b>prediction</b>"
+            if view.value == "side by side"
+            else f"<b>{view.value}</b>" + (" (wrong pixels in red)" if view.value == "errors" else "")
+        )
         visible = [c for c, box in enumerate(toggles) if box.value]
-        shown = render_view(images[i], np.asarray(truths[i]), np.asarray(predictions[i]), palette, view.value,
-                            alpha.value, visible, ignore_index=ignore_index)
+        shown = render_view(
+            images[i],
+            np.asarray(truths[i]),
+            np.asarray(predictions[i]),
+            palette,
+            view.value,
+            alpha.value,
+            visible,
+            ignore_index=ignore_index,
+        )
         picture.value = png_bytes(enlarge(shown, scale))
 
     for control in (index, alpha, view, *toggles):

@@ -19,9 +19,15 @@ def sample_tiny(rng, size):
 
 
 TINY = toyworld.ToySpec(
-    name="toy-tiny", description="a few apples and oranges, small", classes=("apple", "orange"),
-    semantic_classes=("background", "table", "apple", "orange"), export_format="coco",
-    size=32, splits={"train": 3, "val": 2, "test": 2}, sampler=sample_tiny)
+    name="toy-tiny",
+    description="a few apples and oranges, small",
+    classes=("apple", "orange"),
+    semantic_classes=("background", "table", "apple", "orange"),
+    export_format="coco",
+    size=32,
+    splits={"train": 3, "val": 2, "test": 2},
+    sampler=sample_tiny,
+)
 
 
 @pytest.fixture

@@ -20,8 +20,22 @@ import numpy as np
 
 from tests.fakedata import _png, _voc_xml
 
-from .photo import (Canvas, Colour, Texture, animal, animal_colours, backdrop, clutter, jitter, outline,
-                    photo_size, pick, save_photo, visible_box, voc_box)
+from .photo import (
+    Canvas,
+    Colour,
+    Texture,
+    animal,
+    animal_colours,
+    backdrop,
+    clutter,
+    jitter,
+    outline,
+    photo_size,
+    pick,
+    save_photo,
+    visible_box,
+    voc_box,
+)
 
 NAME = "oxford-pets"
 TRAINVAL, TEST = 6, 2
@@ -175,9 +189,14 @@ def _headless(rng: np.random.Generator, trainval: list[str]) -> set[str]:
     return {name for name in names if rng.random() < 0.1} | {names[2]}
 
 
-HEADER = ["#Image CLASS-ID SPECIES BREED ID", "#ID: 1:37 Class ids", "#SPECIES: 1:Cat 2:Dog",
-          "#BREED ID: 1-25:Cat 1:12:Dog", "#All images with 1st letter as captial are cat images",
-          "#images with small first letter are dog images"]
+HEADER = [
+    "#Image CLASS-ID SPECIES BREED ID",
+    "#ID: 1:37 Class ids",
+    "#SPECIES: 1:Cat 2:Dog",
+    "#BREED ID: 1-25:Cat 1:12:Dog",
+    "#All images with 1st letter as captial are cat images",
+    "#images with small first letter are dog images",
+]
 """``list.txt``'s header, as the real one has it (typos included)."""
 
 

@@ -17,8 +17,21 @@ import numpy as np
 from cvlearn.realdata import voc_palette
 from tests.fakedata import _png
 
-from .photo import (Canvas, PixelBox, Texture, clutter, jitter, person, person_colours, photo_size, pick,
-                    save_photo, shade, visible_box, voc_box)
+from .photo import (
+    Canvas,
+    PixelBox,
+    Texture,
+    clutter,
+    jitter,
+    person,
+    person_colours,
+    photo_size,
+    pick,
+    save_photo,
+    shade,
+    visible_box,
+    voc_box,
+)
 
 NAME = "penn-fudan"
 FUDAN, PENN = 74, 96
@@ -106,19 +119,24 @@ def _obstacle(canvas: Canvas, rng: np.random.Generator, near: PixelBox) -> None:
 def _annotation(stem: str, h: int, w: int, boxes: list[tuple[int, int, int, int]]) -> str:
     """``Annotation/NAME.txt`` in the PASCAL Annotation 1.00 format of the real files."""
     label = '"PASpersonWalking"'
-    lines = ["# Compatible with PASCAL Annotation Version 1.00",
-             f'Image filename : "PennFudanPed/PNGImages/{stem}.png"',
-             f"Image size (X x Y x C) : {w} x {h} x 3",
-             'Database : "The Penn-Fudan-Pedestrian Database"',
-             f"Objects with ground truth : {len(boxes)} {{ {' '.join([label] * len(boxes))} }}",
-             "# Note there may be some objects not included in the ground truth list for they are severe-occluded",
-             "# or have very small size.",
-             "# Top left pixel co-ordinates : (1, 1)"]
+    lines = [
+        "# Compatible with PASCAL Annotation Version 1.00",
+        f'Image filename : "PennFudanPed/PNGImages/{stem}.png"',
+        f"Image size (X x Y x C) : {w} x {h} x 3",
+        'Database : "The Penn-Fudan-Pedestrian Database"',
+        f"Objects with ground truth : {len(boxes)} {{ {' '.join([label] * len(boxes))} }}",
+        "# Note there may be some objects not included in the ground truth list for they are severe-occluded",
+        "# or have very small size.",
+        "# Top left pixel co-ordinates : (1, 1)",
+    ]
     for k, (x1, y1, x2, y2) in enumerate(boxes, start=1):
-        lines += [f"# Details for pedestrian {k} ({label})",
-                  f'Original label for object {k} {label} : "PennFudanPed"',
-                  f"Bounding box for object {k} {label} (Xmin, Ymin) - (Xmax, Ymax) : ({x1}, {y1}) - ({x2}, {y2})",
-                  f'Pixel mask for object {k} {label} : "PennFudanPed/PedMasks/{stem}_mask.png"', ""]
+        lines += [
+            f"# Details for pedestrian {k} ({label})",
+            f'Original label for object {k} {label} : "PennFudanPed"',
+            f"Bounding box for object {k} {label} (Xmin, Ymin) - (Xmax, Ymax) : ({x1}, {y1}) - ({x2}, {y2})",
+            f'Pixel mask for object {k} {label} : "PennFudanPed/PedMasks/{stem}_mask.png"',
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -153,8 +171,11 @@ def write(root: Path, seed: int = 0) -> Path:
         save_photo(folder / "PNGImages" / f"{stem}.png", pixels)
         _png(folder / "PedMasks" / f"{stem}_mask.png", ids, palette)
         (folder / "Annotation" / f"{stem}.txt").write_text(
-            _annotation(stem, *ids.shape, [voc_box(box) for box in boxes]), encoding="utf-8")
-    (folder / "readme.txt").write_text("A stand-in for the Penn-Fudan Database for Pedestrian Detection and "
-                                       "Segmentation, drawn by cvlearn's tests/standins/penn_fudan.py.\n",
-                                       encoding="utf-8")
+            _annotation(stem, *ids.shape, [voc_box(box) for box in boxes]), encoding="utf-8"
+        )
+    (folder / "readme.txt").write_text(
+        "A stand-in for the Penn-Fudan Database for Pedestrian Detection and "
+        "Segmentation, drawn by cvlearn's tests/standins/penn_fudan.py.\n",
+        encoding="utf-8",
+    )
     return base

@@ -13,8 +13,9 @@ pedestrians and VOC's persons; the pets and VOC's cats, dogs, horses, cows and s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -99,8 +100,15 @@ class Canvas:
         x0, y0, x1, y1 = box
         self._draw.ellipse((x0, y0, max(x0, x1), max(y0, y1)), outline=(*colour, ident), width=max(1, round(width)))
 
-    def draw(self, parts: list[Part], box: PixelBox, colours: dict[str, Colour], ident: int,
-             flip: bool = False, head_ident: int | None = None) -> None:
+    def draw(
+        self,
+        parts: list[Part],
+        box: PixelBox,
+        colours: dict[str, Colour],
+        ident: int,
+        flip: bool = False,
+        head_ident: int | None = None,
+    ) -> None:
         """Draw an object's ``parts`` into ``box``; its pixels get ``ident`` (head parts ``head_ident``
         when given), its colour keys are looked up in ``colours``."""
         x0, y0, x1, y1 = box
@@ -137,9 +145,14 @@ class Canvas:
 # --------------------------------------------------------------------------------------------
 
 
-def photo_size(rng: np.random.Generator, long_side: tuple[int, int] = (260, 500),
-               ratio: tuple[float, float] = (0.62, 0.88), portrait: float = 0.3, large: float = 0.0,
-               largest: int = 800) -> tuple[int, int]:
+def photo_size(
+    rng: np.random.Generator,
+    long_side: tuple[int, int] = (260, 500),
+    ratio: tuple[float, float] = (0.62, 0.88),
+    portrait: float = 0.3,
+    large: float = 0.0,
+    largest: int = 800,
+) -> tuple[int, int]:
     """(height, width) of a photo that is never square: the short side is ``ratio`` of the long one.
 
     ``large`` is the chance of a long side between the top of ``long_side`` and ``largest``.
@@ -150,8 +163,9 @@ def photo_size(rng: np.random.Generator, long_side: tuple[int, int] = (260, 500)
     return (long, short) if rng.random() < portrait else (short, long)
 
 
-def backdrop(canvas: Canvas, rng: np.random.Generator, top: Colour, bottom: Colour,
-             horizon: tuple[float, float] = (0.3, 0.7)) -> int:
+def backdrop(
+    canvas: Canvas, rng: np.random.Generator, top: Colour, bottom: Colour, horizon: tuple[float, float] = (0.3, 0.7)
+) -> int:
     """Two areas split by a horizon (wall and floor, sky and ground); returns the horizon's row."""
     row = int(canvas.height * rng.uniform(*horizon))
     canvas.rectangle((0, 0, canvas.width, row), top)
@@ -159,8 +173,20 @@ def backdrop(canvas: Canvas, rng: np.random.Generator, top: Colour, bottom: Colo
     return row
 
 
-MUTED = [(120, 110, 100), (90, 100, 115), (150, 140, 120), (70, 80, 70), (160, 150, 150), (110, 90, 80),
-         (60, 60, 70), (140, 120, 90), (100, 120, 110), (180, 170, 160), (85, 70, 60), (130, 130, 140)]
+MUTED = [
+    (120, 110, 100),
+    (90, 100, 115),
+    (150, 140, 120),
+    (70, 80, 70),
+    (160, 150, 150),
+    (110, 90, 80),
+    (60, 60, 70),
+    (140, 120, 90),
+    (100, 120, 110),
+    (180, 170, 160),
+    (85, 70, 60),
+    (130, 130, 140),
+]
 """Colours of clutter: the things in a photo nobody labelled."""
 
 
@@ -194,8 +220,9 @@ class Texture:
     in floats is several times faster and looks the same.
     """
 
-    def __init__(self, rng: np.random.Generator, side: int = 1024, light: float = 28, fine: float = 14,
-                 grain: float = 5) -> None:
+    def __init__(
+        self, rng: np.random.Generator, side: int = 1024, light: float = 28, fine: float = 14, grain: float = 5
+    ) -> None:
         self.side = side
         noise = light * _smooth_field(rng, side, 10) + fine * _smooth_field(rng, side, 120)
         noise += grain * rng.standard_normal((side, side), dtype=np.float32)
@@ -208,7 +235,7 @@ class Texture:
             raise ValueError(f"rgb must be at most {self.side} x {self.side} pixels, got {h} x {w}")
         top, left = int(rng.integers(0, self.side - h + 1)), int(rng.integers(0, self.side - w + 1))
         out = rgb.astype(np.int16)
-        out += self.noise[top:top + h, left:left + w, None]
+        out += self.noise[top : top + h, left : left + w, None]
         np.clip(out, 0, 255, out=out)
         return out.astype(np.uint8)
 
@@ -243,7 +270,7 @@ def _window(values: np.ndarray, radius: int, reduce: Callable) -> np.ndarray:
         padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
         result = padded[:n]
         for k in range(1, 2 * radius + 1):
-            result = reduce(result, padded[k:k + n])
+            result = reduce(result, padded[k : k + n])
         values = result.T
     return values
 
@@ -280,8 +307,18 @@ def save_photo(path: Path, rgb: np.ndarray, grey: bool = False) -> None:
 
 SKIN = [(240, 200, 170), (225, 180, 140), (190, 140, 100), (150, 100, 70), (100, 70, 50)]
 HAIR = [(30, 25, 20), (70, 45, 25), (120, 85, 45), (200, 170, 110), (110, 110, 110)]
-CLOTHES = [(200, 40, 40), (40, 70, 160), (30, 30, 35), (230, 230, 225), (60, 130, 70), (220, 170, 40),
-           (120, 60, 130), (150, 150, 155), (90, 60, 40), (240, 120, 40)]
+CLOTHES = [
+    (200, 40, 40),
+    (40, 70, 160),
+    (30, 30, 35),
+    (230, 230, 225),
+    (60, 130, 70),
+    (220, 170, 40),
+    (120, 60, 130),
+    (150, 150, 155),
+    (90, 60, 40),
+    (240, 120, 40),
+]
 TROUSERS = [(35, 40, 70), (30, 30, 30), (80, 80, 85), (60, 70, 110), (120, 100, 80), (40, 60, 50)]
 
 
@@ -307,74 +344,90 @@ def person(stride: float) -> list[Part]:
 
 def person_colours(rng: np.random.Generator) -> dict[str, Colour]:
     """Clothes, skin and hair for :func:`person`."""
-    return {"main": jitter(rng, pick(rng, CLOTHES)), "legs": jitter(rng, pick(rng, TROUSERS)),
-            "skin": jitter(rng, pick(rng, SKIN), 8), "hair": jitter(rng, pick(rng, HAIR), 10),
-            "shoes": jitter(rng, (35, 30, 28), 10)}
+    return {
+        "main": jitter(rng, pick(rng, CLOTHES)),
+        "legs": jitter(rng, pick(rng, TROUSERS)),
+        "skin": jitter(rng, pick(rng, SKIN), 8),
+        "hair": jitter(rng, pick(rng, HAIR), 10),
+        "shoes": jitter(rng, (35, 30, 28), 10),
+    }
 
 
 def _legs(front: float, back: float, top: float, width: float) -> list[Part]:
     """Four legs from ``top`` to the ground: the far pair darker, drawn first."""
     parts = []
     for u, key in ((back + 0.1, "far"), (front + 0.1, "far"), (back, "legs"), (front, "legs")):
-        parts.append(Part("poly", ((u - width / 2, top), (u + width / 2, top), (u + width / 2, 1.0),
-                                   (u - width / 2, 1.0)), key))
+        parts.append(
+            Part("poly", ((u - width / 2, top), (u + width / 2, top), (u + width / 2, 1.0), (u - width / 2, 1.0)), key)
+        )
     return parts
 
 
 def _cat_head() -> list[Part]:
     """Pointed upright ears, round face, green eyes, small pink nose, whiskers."""
-    return [Part("poly", ((0.68, 0.22), (0.7, 0.02), (0.79, 0.15)), "ears", head=True),
-            Part("poly", ((0.81, 0.14), (0.9, 0.02), (0.93, 0.22)), "ears", head=True),
-            Part("poly", ((0.7, 0.19), (0.71, 0.07), (0.76, 0.15)), (225, 150, 160), head=True),
-            Part("ellipse", (0.81, 0.3, 0.13, 0.16), "face", head=True),
-            Part("ellipse", (0.77, 0.26, 0.025, 0.035), (150, 200, 60), head=True),
-            Part("ellipse", (0.87, 0.26, 0.025, 0.035), (150, 200, 60), head=True),
-            Part("ellipse", (0.77, 0.26, 0.008, 0.03), (15, 15, 15), head=True),
-            Part("ellipse", (0.87, 0.26, 0.008, 0.03), (15, 15, 15), head=True),
-            Part("poly", ((0.8, 0.35), (0.86, 0.35), (0.83, 0.39)), (235, 120, 140), head=True),
-            Part("line", ((0.86, 0.4), (0.94, 0.38)), (235, 235, 230), 0.006, head=True),
-            Part("line", ((0.86, 0.42), (0.94, 0.43)), (235, 235, 230), 0.006, head=True)]
+    return [
+        Part("poly", ((0.68, 0.22), (0.7, 0.02), (0.79, 0.15)), "ears", head=True),
+        Part("poly", ((0.81, 0.14), (0.9, 0.02), (0.93, 0.22)), "ears", head=True),
+        Part("poly", ((0.7, 0.19), (0.71, 0.07), (0.76, 0.15)), (225, 150, 160), head=True),
+        Part("ellipse", (0.81, 0.3, 0.13, 0.16), "face", head=True),
+        Part("ellipse", (0.77, 0.26, 0.025, 0.035), (150, 200, 60), head=True),
+        Part("ellipse", (0.87, 0.26, 0.025, 0.035), (150, 200, 60), head=True),
+        Part("ellipse", (0.77, 0.26, 0.008, 0.03), (15, 15, 15), head=True),
+        Part("ellipse", (0.87, 0.26, 0.008, 0.03), (15, 15, 15), head=True),
+        Part("poly", ((0.8, 0.35), (0.86, 0.35), (0.83, 0.39)), (235, 120, 140), head=True),
+        Part("line", ((0.86, 0.4), (0.94, 0.38)), (235, 235, 230), 0.006, head=True),
+        Part("line", ((0.86, 0.42), (0.94, 0.43)), (235, 235, 230), 0.006, head=True),
+    ]
 
 
 def _dog_head() -> list[Part]:
     """A long muzzle with a big black nose, an eye, floppy ears hanging beside the head."""
-    return [Part("ellipse", (0.79, 0.3, 0.12, 0.15), "face", head=True),
-            Part("ellipse", (0.91, 0.37, 0.08, 0.08), "muzzle", head=True),
-            Part("ellipse", (0.975, 0.34, 0.025, 0.035), (20, 18, 18), head=True),
-            Part("ellipse", (0.82, 0.25, 0.02, 0.028), (25, 20, 15), head=True),
-            Part("ellipse", (0.71, 0.33, 0.045, 0.14), "ears", head=True),
-            Part("ellipse", (0.88, 0.46, 0.03, 0.03), (225, 90, 110), head=True)]
+    return [
+        Part("ellipse", (0.79, 0.3, 0.12, 0.15), "face", head=True),
+        Part("ellipse", (0.91, 0.37, 0.08, 0.08), "muzzle", head=True),
+        Part("ellipse", (0.975, 0.34, 0.025, 0.035), (20, 18, 18), head=True),
+        Part("ellipse", (0.82, 0.25, 0.02, 0.028), (25, 20, 15), head=True),
+        Part("ellipse", (0.71, 0.33, 0.045, 0.14), "ears", head=True),
+        Part("ellipse", (0.88, 0.46, 0.03, 0.03), (225, 90, 110), head=True),
+    ]
 
 
 def _horse_head() -> list[Part]:
     """A long face held high, small pointed ears, a dark mane down the neck."""
-    return [Part("poly", ((0.63, 0.38), (0.74, 0.1), (0.8, 0.12), (0.76, 0.45)), "dark"),
-            Part("poly", ((0.74, 0.1), (0.8, 0.06), (0.98, 0.22), (0.93, 0.3)), "face", head=True),
-            Part("poly", ((0.76, 0.09), (0.78, 0.0), (0.8, 0.08)), "ears", head=True),
-            Part("ellipse", (0.82, 0.11, 0.015, 0.02), (20, 15, 10), head=True)]
+    return [
+        Part("poly", ((0.63, 0.38), (0.74, 0.1), (0.8, 0.12), (0.76, 0.45)), "dark"),
+        Part("poly", ((0.74, 0.1), (0.8, 0.06), (0.98, 0.22), (0.93, 0.3)), "face", head=True),
+        Part("poly", ((0.76, 0.09), (0.78, 0.0), (0.8, 0.08)), "ears", head=True),
+        Part("ellipse", (0.82, 0.11, 0.015, 0.02), (20, 15, 10), head=True),
+    ]
 
 
 def _cow_head() -> list[Part]:
     """A broad face with a pale muzzle, sideways ears and two short horns."""
-    return [Part("poly", ((0.78, 0.16), (0.75, 0.04), (0.8, 0.14)), (230, 225, 200), head=True),
-            Part("poly", ((0.88, 0.16), (0.92, 0.04), (0.9, 0.15)), (230, 225, 200), head=True),
-            Part("ellipse", (0.72, 0.22, 0.06, 0.03), "ears", head=True),
-            Part("ellipse", (0.84, 0.28, 0.09, 0.14), "face", head=True),
-            Part("ellipse", (0.86, 0.39, 0.07, 0.05), (230, 180, 170), head=True)]
+    return [
+        Part("poly", ((0.78, 0.16), (0.75, 0.04), (0.8, 0.14)), (230, 225, 200), head=True),
+        Part("poly", ((0.88, 0.16), (0.92, 0.04), (0.9, 0.15)), (230, 225, 200), head=True),
+        Part("ellipse", (0.72, 0.22, 0.06, 0.03), "ears", head=True),
+        Part("ellipse", (0.84, 0.28, 0.09, 0.14), "face", head=True),
+        Part("ellipse", (0.86, 0.39, 0.07, 0.05), (230, 180, 170), head=True),
+    ]
 
 
 def _sheep_head() -> list[Part]:
     """A dark narrow face with ears sticking out."""
-    return [Part("ellipse", (0.74, 0.27, 0.06, 0.025), "face", head=True),
-            Part("ellipse", (0.85, 0.33, 0.08, 0.12), "face", head=True),
-            Part("ellipse", (0.87, 0.3, 0.015, 0.02), (230, 230, 230), head=True)]
+    return [
+        Part("ellipse", (0.74, 0.27, 0.06, 0.025), "face", head=True),
+        Part("ellipse", (0.85, 0.33, 0.08, 0.12), "face", head=True),
+        Part("ellipse", (0.87, 0.3, 0.015, 0.02), (230, 230, 230), head=True),
+    ]
 
 
 HEADS = {"cat": _cat_head, "dog": _dog_head, "horse": _horse_head, "cow": _cow_head, "sheep": _sheep_head}
 
 
-def animal(kind: str, girth: float = 0.2, legs: float = 0.55, pattern: str = "plain",
-           rng: np.random.Generator | None = None) -> list[Part]:
+def animal(
+    kind: str, girth: float = 0.2, legs: float = 0.55, pattern: str = "plain", rng: np.random.Generator | None = None
+) -> list[Part]:
     """A four-legged ``kind`` (``"cat"``, ``"dog"``, ``"horse"``, ``"cow"``, ``"sheep"``) seen from the
     side: tail, legs, body, coat ``pattern``, neck and head (the head's parts have ``head=True``).
 
@@ -387,8 +440,10 @@ def animal(kind: str, girth: float = 0.2, legs: float = 0.55, pattern: str = "pl
     parts = [Part("line", tail, "tail", 0.04 if kind != "horse" else 0.06)]
     parts += _legs(front=0.6, back=0.2, top=legs, width=0.075)
     if kind == "sheep":
-        parts += [Part("ellipse", (0.42 + du, 0.45 + dv, 0.14, 0.13), "main")
-                  for du, dv in ((-0.16, 0.0), (0.0, -0.05), (0.16, 0.0), (-0.08, 0.06), (0.08, 0.06))]
+        parts += [
+            Part("ellipse", (0.42 + du, 0.45 + dv, 0.14, 0.13), "main")
+            for du, dv in ((-0.16, 0.0), (0.0, -0.05), (0.16, 0.0), (-0.08, 0.06), (0.08, 0.06))
+        ]
     else:
         parts.append(Part("ellipse", (0.42, 0.48, 0.33, girth), "main"))
     parts += _pattern(pattern, girth, rng)
@@ -404,24 +459,39 @@ def _pattern(pattern: str, girth: float, rng: np.random.Generator | None) -> lis
     if rng is None:
         raise ValueError(f"rng is needed to place the {pattern!r} pattern, got None")
     if pattern == "patch":
-        return [Part("ellipse", (0.42 + rng.uniform(-0.12, 0.12), 0.46, rng.uniform(0.1, 0.18), girth * 0.7),
-                     "second")]
+        return [Part("ellipse", (0.42 + rng.uniform(-0.12, 0.12), 0.46, rng.uniform(0.1, 0.18), girth * 0.7), "second")]
     if pattern == "spots":
-        return [Part("ellipse", (0.42 + rng.uniform(-0.26, 0.26), 0.48 + rng.uniform(-0.6, 0.6) * girth,
-                                 0.025, 0.03), "second") for _ in range(9)]
+        return [
+            Part(
+                "ellipse",
+                (0.42 + rng.uniform(-0.26, 0.26), 0.48 + rng.uniform(-0.6, 0.6) * girth, 0.025, 0.03),
+                "second",
+            )
+            for _ in range(9)
+        ]
     if pattern == "stripes":
-        return [Part("line", ((u, 0.48 - girth * 0.85), (u + 0.04, 0.48 + girth * 0.6)), "second", 0.02)
-                for u in (0.2, 0.3, 0.4, 0.5, 0.6)]
+        return [
+            Part("line", ((u, 0.48 - girth * 0.85), (u + 0.04, 0.48 + girth * 0.6)), "second", 0.02)
+            for u in (0.2, 0.3, 0.4, 0.5, 0.6)
+        ]
     raise ValueError(f"pattern must be 'plain', 'spots', 'stripes' or 'patch', got {pattern!r}")
 
 
-def animal_colours(rng: np.random.Generator, coat: Colour, second: Colour | None = None,
-                   points: Colour | None = None) -> dict[str, Colour]:
+def animal_colours(
+    rng: np.random.Generator, coat: Colour, second: Colour | None = None, points: Colour | None = None
+) -> dict[str, Colour]:
     """Colours for :func:`animal`: a ``coat``, markings ``second`` and dark ``points`` (face, ears,
     legs and tail, as Siamese cats and pugs have)."""
     main = jitter(rng, coat, 12)
     point = jitter(rng, points, 8) if points is not None else None
-    return {"main": main, "face": point or main, "ears": point or shade(main, 0.85), "legs": point or main,
-            "far": shade(point or main, 0.75), "tail": point or main, "dark": shade(main, 0.5),
-            "muzzle": shade(main, 1.2) if point is None else point,
-            "second": jitter(rng, second, 8) if second is not None else shade(main, 0.55)}
+    return {
+        "main": main,
+        "face": point or main,
+        "ears": point or shade(main, 0.85),
+        "legs": point or main,
+        "far": shade(point or main, 0.75),
+        "tail": point or main,
+        "dark": shade(main, 0.5),
+        "muzzle": shade(main, 1.2) if point is None else point,
+        "second": jitter(rng, second, 8) if second is not None else shade(main, 0.55),
+    }

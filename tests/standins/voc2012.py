@@ -15,16 +15,36 @@ overlapping and cut by the edges, on skies, walls, fields and floors with unlabe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from cvlearn.realdata import VOC_CLASSES, VOID, voc_palette
 from tests.fakedata import _png, _voc_xml
 
-from .photo import (Canvas, Colour, Part, PixelBox, Texture, animal, animal_colours, backdrop, clutter, jitter,
-                    outline, person, person_colours, photo_size, pick, save_photo, shade, visible_box, voc_box)
+from .photo import (
+    Canvas,
+    Colour,
+    Part,
+    PixelBox,
+    Texture,
+    animal,
+    animal_colours,
+    backdrop,
+    clutter,
+    jitter,
+    outline,
+    person,
+    person_colours,
+    photo_size,
+    pick,
+    save_photo,
+    shade,
+    visible_box,
+    voc_box,
+)
 
 NAME = "voc2012"
 SEGMENTED = {"train": 300, "val": 150}
@@ -43,8 +63,11 @@ def _box_parts(u0: float, v0: float, u1: float, v1: float, colour: str) -> Part:
 
 def _wheels(v: float, ru: float, rv: float, us: tuple[float, ...] = (0.2, 0.8)) -> list[Part]:
     """Tyres with grey hubs at ``us`` along row ``v``."""
-    return [p for u in us for p in (Part("ellipse", (u, v, ru, rv), "tyre"),
-                                     Part("ellipse", (u, v, ru * 0.45, rv * 0.45), "hub"))]
+    return [
+        p
+        for u in us
+        for p in (Part("ellipse", (u, v, ru, rv), "tyre"), Part("ellipse", (u, v, ru * 0.45, rv * 0.45), "hub"))
+    ]
 
 
 def _windows(v0: float, v1: float, u0: float, u1: float, step: float, width: float) -> list[Part]:
@@ -52,71 +75,124 @@ def _windows(v0: float, v1: float, u0: float, u1: float, step: float, width: flo
     return [_box_parts(u, v0, u + width, v1, "glass") for u in np.arange(u0, u1, step)]
 
 
-AEROPLANE = [Part("poly", ((0.42, 0.5), (0.55, 0.5), (0.48, 0.25), (0.42, 0.25)), "dark"),
-             Part("ellipse", (0.5, 0.55, 0.48, 0.12), "main"),
-             Part("poly", ((0.03, 0.55), (0.13, 0.5), (0.1, 0.08), (0.02, 0.08)), "second"),
-             Part("poly", ((0.38, 0.58), (0.58, 0.58), (0.45, 0.98), (0.36, 0.98)), "dark"),
-             Part("line", ((0.3, 0.5), (0.82, 0.5)), "tyre", 0.012),
-             Part("ellipse", (0.9, 0.5, 0.04, 0.05), "glass")]
-BICYCLE = [Part("ring", (0.22, 0.7, 0.2, 0.29), "tyre", 0.03), Part("ring", (0.78, 0.7, 0.2, 0.29), "tyre", 0.03),
-           Part("line", ((0.22, 0.7), (0.45, 0.7), (0.68, 0.35), (0.35, 0.35), (0.22, 0.7)), "main", 0.025),
-           Part("line", ((0.45, 0.7), (0.34, 0.24)), "main", 0.025),
-           Part("line", ((0.68, 0.35), (0.78, 0.7)), "main", 0.025),
-           Part("line", ((0.68, 0.35), (0.66, 0.18), (0.74, 0.18)), "tyre", 0.02),
-           Part("ellipse", (0.34, 0.22, 0.07, 0.03), "tyre")]
-BIRD = [Part("poly", ((0.0, 0.45), (0.25, 0.5), (0.25, 0.62), (0.02, 0.7)), "dark"),
-        Part("line", ((0.45, 0.72), (0.43, 1.0)), "beak", 0.02),
-        Part("line", ((0.55, 0.72), (0.57, 1.0)), "beak", 0.02),
-        Part("ellipse", (0.45, 0.55, 0.3, 0.22), "main"), Part("ellipse", (0.4, 0.5, 0.2, 0.12), "dark"),
-        Part("ellipse", (0.78, 0.33, 0.14, 0.16), "main"),
-        Part("poly", ((0.9, 0.28), (1.0, 0.35), (0.9, 0.4)), "beak"),
-        Part("ellipse", (0.82, 0.29, 0.02, 0.025), (15, 15, 15))]
-BOAT = [Part("line", ((0.48, 0.02), (0.48, 0.62)), "tyre", 0.015),
-        Part("poly", ((0.5, 0.04), (0.5, 0.6), (0.86, 0.6)), "white"),
-        Part("poly", ((0.46, 0.1), (0.46, 0.6), (0.2, 0.6)), "light"),
-        Part("poly", ((0.0, 0.62), (1.0, 0.62), (0.86, 0.95), (0.12, 0.95)), "main"),
-        Part("line", ((0.05, 0.7), (0.95, 0.7)), "white", 0.02)]
-BOTTLE = [_box_parts(0.08, 0.38, 0.92, 1.0, "main"), Part("ellipse", (0.5, 0.38, 0.42, 0.1), "main"),
-          _box_parts(0.36, 0.05, 0.64, 0.36, "main"), _box_parts(0.33, 0.0, 0.67, 0.07, "second"),
-          _box_parts(0.08, 0.55, 0.92, 0.8, "light")]
-BUS = [Part("poly", ((0.0, 0.05), (0.97, 0.05), (1.0, 0.15), (1.0, 0.85), (0.0, 0.85)), "main"),
-       *_windows(0.15, 0.45, 0.04, 0.88, 0.12, 0.09),
-       Part("poly", ((0.93, 0.12), (0.99, 0.18), (0.99, 0.5), (0.93, 0.5)), "glass"),
-       _box_parts(0.0, 0.55, 1.0, 0.6, "second"), *_wheels(0.85, 0.07, 0.14)]
-CAR = [Part("poly", ((0.22, 0.46), (0.34, 0.1), (0.7, 0.1), (0.84, 0.46)), "main"),
-       Part("poly", ((0.28, 0.44), (0.37, 0.16), (0.5, 0.16), (0.5, 0.44)), "glass"),
-       Part("poly", ((0.53, 0.44), (0.53, 0.16), (0.68, 0.16), (0.78, 0.44)), "glass"),
-       _box_parts(0.0, 0.45, 1.0, 0.82, "main"), Part("ellipse", (0.97, 0.55, 0.025, 0.05), "lamp"),
-       _box_parts(0.0, 0.62, 1.0, 0.66, "dark"), *_wheels(0.82, 0.1, 0.18, (0.22, 0.78))]
-CHAIR = [_box_parts(0.3, 0.6, 0.35, 0.92, "dark"), _box_parts(0.65, 0.6, 0.7, 0.92, "dark"),
-         _box_parts(0.12, 0.0, 0.32, 0.55, "main"),
-         Part("poly", ((0.1, 0.5), (0.9, 0.5), (0.95, 0.62), (0.05, 0.62)), "light"),
-         _box_parts(0.08, 0.62, 0.15, 1.0, "main"), _box_parts(0.85, 0.62, 0.92, 1.0, "main")]
-TABLE = [*[_box_parts(u, 0.3, u + 0.04, 1.0, "dark") for u in (0.2, 0.76)],
-         *[_box_parts(u, 0.35, u + 0.045, 1.0, "main") for u in (0.06, 0.895)],
-         Part("poly", ((0.08, 0.05), (0.92, 0.05), (1.0, 0.3), (0.0, 0.3)), "main"),
-         _box_parts(0.0, 0.3, 1.0, 0.38, "dark"), Part("ellipse", (0.4, 0.16, 0.1, 0.05), "white")]
-MOTORBIKE = [*_wheels(0.72, 0.18, 0.28), Part("line", ((0.3, 0.6), (0.04, 0.54)), "hub", 0.03),
-             Part("poly", ((0.25, 0.45), (0.45, 0.3), (0.75, 0.3), (0.85, 0.55), (0.55, 0.65), (0.3, 0.6)), "main"),
-             Part("ellipse", (0.55, 0.33, 0.12, 0.09), "light"),
-             Part("poly", ((0.26, 0.3), (0.5, 0.27), (0.5, 0.34), (0.26, 0.37)), "tyre"),
-             Part("line", ((0.72, 0.3), (0.8, 0.05), (0.88, 0.05)), "tyre", 0.02)]
-PLANT = [Part("poly", ((0.22, 0.6), (0.78, 0.6), (0.7, 1.0), (0.3, 1.0)), "second"),
-         _box_parts(0.18, 0.58, 0.82, 0.66, "pot rim"),
-         *[Part("ellipse", geometry, key) for geometry, key in (
-             ((0.5, 0.36, 0.34, 0.26), "main"), ((0.28, 0.3, 0.2, 0.2), "dark"), ((0.72, 0.28, 0.2, 0.2), "dark"),
-             ((0.5, 0.12, 0.17, 0.12), "light"), ((0.24, 0.5, 0.16, 0.1), "light"), ((0.76, 0.5, 0.16, 0.1), "main"))]]
-SOFA = [_box_parts(0.05, 0.05, 0.95, 0.55, "main"), _box_parts(0.05, 0.5, 0.95, 0.85, "light"),
-        Part("ellipse", (0.32, 0.33, 0.15, 0.16), "light"), Part("ellipse", (0.68, 0.33, 0.15, 0.16), "light"),
-        _box_parts(0.0, 0.3, 0.14, 0.9, "dark"), _box_parts(0.86, 0.3, 1.0, 0.9, "dark"),
-        _box_parts(0.05, 0.9, 0.1, 1.0, "tyre"), _box_parts(0.9, 0.9, 0.95, 1.0, "tyre")]
-TRAIN = [Part("poly", ((0.0, 0.1), (0.88, 0.1), (1.0, 0.35), (1.0, 0.85), (0.0, 0.85)), "main"),
-         *_windows(0.2, 0.42, 0.03, 0.8, 0.07, 0.045),
-         Part("poly", ((0.9, 0.18), (0.97, 0.35), (0.9, 0.42)), "glass"),
-         _box_parts(0.0, 0.55, 1.0, 0.62, "second"), _box_parts(0.02, 0.85, 0.98, 0.97, "tyre")]
-TVMONITOR = [Part("poly", ((0.42, 0.85), (0.58, 0.85), (0.62, 1.0), (0.38, 1.0)), "dark"),
-             _box_parts(0.0, 0.0, 1.0, 0.86, "main"), _box_parts(0.06, 0.07, 0.94, 0.79, "screen"),
-             Part("poly", ((0.1, 0.1), (0.4, 0.1), (0.1, 0.4)), "glare")]
+AEROPLANE = [
+    Part("poly", ((0.42, 0.5), (0.55, 0.5), (0.48, 0.25), (0.42, 0.25)), "dark"),
+    Part("ellipse", (0.5, 0.55, 0.48, 0.12), "main"),
+    Part("poly", ((0.03, 0.55), (0.13, 0.5), (0.1, 0.08), (0.02, 0.08)), "second"),
+    Part("poly", ((0.38, 0.58), (0.58, 0.58), (0.45, 0.98), (0.36, 0.98)), "dark"),
+    Part("line", ((0.3, 0.5), (0.82, 0.5)), "tyre", 0.012),
+    Part("ellipse", (0.9, 0.5, 0.04, 0.05), "glass"),
+]
+BICYCLE = [
+    Part("ring", (0.22, 0.7, 0.2, 0.29), "tyre", 0.03),
+    Part("ring", (0.78, 0.7, 0.2, 0.29), "tyre", 0.03),
+    Part("line", ((0.22, 0.7), (0.45, 0.7), (0.68, 0.35), (0.35, 0.35), (0.22, 0.7)), "main", 0.025),
+    Part("line", ((0.45, 0.7), (0.34, 0.24)), "main", 0.025),
+    Part("line", ((0.68, 0.35), (0.78, 0.7)), "main", 0.025),
+    Part("line", ((0.68, 0.35), (0.66, 0.18), (0.74, 0.18)), "tyre", 0.02),
+    Part("ellipse", (0.34, 0.22, 0.07, 0.03), "tyre"),
+]
+BIRD = [
+    Part("poly", ((0.0, 0.45), (0.25, 0.5), (0.25, 0.62), (0.02, 0.7)), "dark"),
+    Part("line", ((0.45, 0.72), (0.43, 1.0)), "beak", 0.02),
+    Part("line", ((0.55, 0.72), (0.57, 1.0)), "beak", 0.02),
+    Part("ellipse", (0.45, 0.55, 0.3, 0.22), "main"),
+    Part("ellipse", (0.4, 0.5, 0.2, 0.12), "dark"),
+    Part("ellipse", (0.78, 0.33, 0.14, 0.16), "main"),
+    Part("poly", ((0.9, 0.28), (1.0, 0.35), (0.9, 0.4)), "beak"),
+    Part("ellipse", (0.82, 0.29, 0.02, 0.025), (15, 15, 15)),
+]
+BOAT = [
+    Part("line", ((0.48, 0.02), (0.48, 0.62)), "tyre", 0.015),
+    Part("poly", ((0.5, 0.04), (0.5, 0.6), (0.86, 0.6)), "white"),
+    Part("poly", ((0.46, 0.1), (0.46, 0.6), (0.2, 0.6)), "light"),
+    Part("poly", ((0.0, 0.62), (1.0, 0.62), (0.86, 0.95), (0.12, 0.95)), "main"),
+    Part("line", ((0.05, 0.7), (0.95, 0.7)), "white", 0.02),
+]
+BOTTLE = [
+    _box_parts(0.08, 0.38, 0.92, 1.0, "main"),
+    Part("ellipse", (0.5, 0.38, 0.42, 0.1), "main"),
+    _box_parts(0.36, 0.05, 0.64, 0.36, "main"),
+    _box_parts(0.33, 0.0, 0.67, 0.07, "second"),
+    _box_parts(0.08, 0.55, 0.92, 0.8, "light"),
+]
+BUS = [
+    Part("poly", ((0.0, 0.05), (0.97, 0.05), (1.0, 0.15), (1.0, 0.85), (0.0, 0.85)), "main"),
+    *_windows(0.15, 0.45, 0.04, 0.88, 0.12, 0.09),
+    Part("poly", ((0.93, 0.12), (0.99, 0.18), (0.99, 0.5), (0.93, 0.5)), "glass"),
+    _box_parts(0.0, 0.55, 1.0, 0.6, "second"),
+    *_wheels(0.85, 0.07, 0.14),
+]
+CAR = [
+    Part("poly", ((0.22, 0.46), (0.34, 0.1), (0.7, 0.1), (0.84, 0.46)), "main"),
+    Part("poly", ((0.28, 0.44), (0.37, 0.16), (0.5, 0.16), (0.5, 0.44)), "glass"),
+    Part("poly", ((0.53, 0.44), (0.53, 0.16), (0.68, 0.16), (0.78, 0.44)), "glass"),
+    _box_parts(0.0, 0.45, 1.0, 0.82, "main"),
+    Part("ellipse", (0.97, 0.55, 0.025, 0.05), "lamp"),
+    _box_parts(0.0, 0.62, 1.0, 0.66, "dark"),
+    *_wheels(0.82, 0.1, 0.18, (0.22, 0.78)),
+]
+CHAIR = [
+    _box_parts(0.3, 0.6, 0.35, 0.92, "dark"),
+    _box_parts(0.65, 0.6, 0.7, 0.92, "dark"),
+    _box_parts(0.12, 0.0, 0.32, 0.55, "main"),
+    Part("poly", ((0.1, 0.5), (0.9, 0.5), (0.95, 0.62), (0.05, 0.62)), "light"),
+    _box_parts(0.08, 0.62, 0.15, 1.0, "main"),
+    _box_parts(0.85, 0.62, 0.92, 1.0, "main"),
+]
+TABLE = [
+    *[_box_parts(u, 0.3, u + 0.04, 1.0, "dark") for u in (0.2, 0.76)],
+    *[_box_parts(u, 0.35, u + 0.045, 1.0, "main") for u in (0.06, 0.895)],
+    Part("poly", ((0.08, 0.05), (0.92, 0.05), (1.0, 0.3), (0.0, 0.3)), "main"),
+    _box_parts(0.0, 0.3, 1.0, 0.38, "dark"),
+    Part("ellipse", (0.4, 0.16, 0.1, 0.05), "white"),
+]
+MOTORBIKE = [
+    *_wheels(0.72, 0.18, 0.28),
+    Part("line", ((0.3, 0.6), (0.04, 0.54)), "hub", 0.03),
+    Part("poly", ((0.25, 0.45), (0.45, 0.3), (0.75, 0.3), (0.85, 0.55), (0.55, 0.65), (0.3, 0.6)), "main"),
+    Part("ellipse", (0.55, 0.33, 0.12, 0.09), "light"),
+    Part("poly", ((0.26, 0.3), (0.5, 0.27), (0.5, 0.34), (0.26, 0.37)), "tyre"),
+    Part("line", ((0.72, 0.3), (0.8, 0.05), (0.88, 0.05)), "tyre", 0.02),
+]
+PLANT = [
+    Part("poly", ((0.22, 0.6), (0.78, 0.6), (0.7, 1.0), (0.3, 1.0)), "second"),
+    _box_parts(0.18, 0.58, 0.82, 0.66, "pot rim"),
+    *[
+        Part("ellipse", geometry, key)
+        for geometry, key in (
+            ((0.5, 0.36, 0.34, 0.26), "main"),
+            ((0.28, 0.3, 0.2, 0.2), "dark"),
+            ((0.72, 0.28, 0.2, 0.2), "dark"),
+            ((0.5, 0.12, 0.17, 0.12), "light"),
+            ((0.24, 0.5, 0.16, 0.1), "light"),
+            ((0.76, 0.5, 0.16, 0.1), "main"),
+        )
+    ],
+]
+SOFA = [
+    _box_parts(0.05, 0.05, 0.95, 0.55, "main"),
+    _box_parts(0.05, 0.5, 0.95, 0.85, "light"),
+    Part("ellipse", (0.32, 0.33, 0.15, 0.16), "light"),
+    Part("ellipse", (0.68, 0.33, 0.15, 0.16), "light"),
+    _box_parts(0.0, 0.3, 0.14, 0.9, "dark"),
+    _box_parts(0.86, 0.3, 1.0, 0.9, "dark"),
+    _box_parts(0.05, 0.9, 0.1, 1.0, "tyre"),
+    _box_parts(0.9, 0.9, 0.95, 1.0, "tyre"),
+]
+TRAIN = [
+    Part("poly", ((0.0, 0.1), (0.88, 0.1), (1.0, 0.35), (1.0, 0.85), (0.0, 0.85)), "main"),
+    *_windows(0.2, 0.42, 0.03, 0.8, 0.07, 0.045),
+    Part("poly", ((0.9, 0.18), (0.97, 0.35), (0.9, 0.42)), "glass"),
+    _box_parts(0.0, 0.55, 1.0, 0.62, "second"),
+    _box_parts(0.02, 0.85, 0.98, 0.97, "tyre"),
+]
+TVMONITOR = [
+    Part("poly", ((0.42, 0.85), (0.58, 0.85), (0.62, 1.0), (0.38, 1.0)), "dark"),
+    _box_parts(0.0, 0.0, 1.0, 0.86, "main"),
+    _box_parts(0.06, 0.07, 0.94, 0.79, "screen"),
+    Part("poly", ((0.1, 0.1), (0.4, 0.1), (0.1, 0.4)), "glare"),
+]
 
 
 class Look(NamedTuple):
@@ -127,20 +203,35 @@ class Look(NamedTuple):
     colours: Callable[[np.random.Generator], dict[str, Colour]]
 
 
-FIXED = {"tyre": (25, 25, 28), "hub": (150, 150, 155), "glass": (160, 195, 215), "white": (240, 238, 230),
-         "beak": (235, 160, 40), "lamp": (250, 240, 180), "glare": (200, 225, 240)}
+FIXED = {
+    "tyre": (25, 25, 28),
+    "hub": (150, 150, 155),
+    "glass": (160, 195, 215),
+    "white": (240, 238, 230),
+    "beak": (235, 160, 40),
+    "lamp": (250, 240, 180),
+    "glare": (200, 225, 240),
+}
 """Colours that do not change from one object to the next (tyres are black, glass pale blue)."""
 
 
 def _paint(mains: list[Colour], seconds: list[Colour] | None = None) -> Callable[[np.random.Generator], dict]:
     """A colour picker: a main colour from ``mains`` with its darker and lighter shades, a second
     colour from ``seconds`` (or the main one, darker), and :data:`FIXED`."""
+
     def colours(rng: np.random.Generator) -> dict[str, Colour]:
         main = jitter(rng, pick(rng, mains), 14)
         second = jitter(rng, pick(rng, seconds), 10) if seconds else shade(main, 0.6)
-        return {**FIXED, "main": main, "dark": shade(main, 0.6), "light": shade(main, 1.35), "second": second,
-                "pot rim": shade(second, 0.8), "screen": jitter(rng, pick(rng, [(50, 110, 190), (90, 170, 220),
-                                                                                 (30, 40, 60)]), 10)}
+        return {
+            **FIXED,
+            "main": main,
+            "dark": shade(main, 0.6),
+            "light": shade(main, 1.35),
+            "second": second,
+            "pot rim": shade(second, 0.8),
+            "screen": jitter(rng, pick(rng, [(50, 110, 190), (90, 170, 220), (30, 40, 60)]), 10),
+        }
+
     return colours
 
 
@@ -149,8 +240,9 @@ def _fixed(parts: list[Part]) -> Callable[[np.random.Generator], list[Part]]:
     return lambda rng: parts
 
 
-def _animal(kind: str, girth: tuple[float, float], legs: tuple[float, float],
-            pattern: str = "plain") -> Callable[[np.random.Generator], list[Part]]:
+def _animal(
+    kind: str, girth: tuple[float, float], legs: tuple[float, float], pattern: str = "plain"
+) -> Callable[[np.random.Generator], list[Part]]:
     """An animal of :func:`.photo.animal` with a body ``girth`` and ``legs`` drawn from their ranges."""
     return lambda rng: animal(kind, rng.uniform(*girth), rng.uniform(*legs), pattern, rng)
 
@@ -161,45 +253,95 @@ def _coats(coats: list[Colour], seconds: list[Colour] | None = None) -> Callable
 
 
 LOOKS: dict[str, Look] = {
-    "aeroplane": Look(_fixed(AEROPLANE), (1.8, 2.4), _paint([(225, 228, 232), (190, 195, 200), (240, 240, 240)],
-                                                           [(200, 40, 40), (30, 60, 150)])),
+    "aeroplane": Look(
+        _fixed(AEROPLANE),
+        (1.8, 2.4),
+        _paint([(225, 228, 232), (190, 195, 200), (240, 240, 240)], [(200, 40, 40), (30, 60, 150)]),
+    ),
     "bicycle": Look(_fixed(BICYCLE), (1.5, 1.8), _paint([(200, 30, 30), (30, 90, 200), (40, 40, 40), (230, 200, 40)])),
     "bird": Look(_fixed(BIRD), (1.2, 1.5), _paint([(60, 90, 180), (190, 50, 40), (130, 95, 60), (230, 200, 50)])),
     "boat": Look(_fixed(BOAT), (1.4, 2.0), _paint([(240, 240, 235), (30, 50, 110), (180, 40, 40)])),
-    "bottle": Look(_fixed(BOTTLE), (0.3, 0.4), _paint([(40, 120, 60), (110, 70, 30), (150, 190, 200)],
-                                                     [(200, 170, 40), (230, 230, 230)])),
-    "bus": Look(_fixed(BUS), (2.0, 2.6), _paint([(235, 190, 30), (200, 40, 35), (240, 240, 235), (40, 90, 170)],
-                                               [(40, 40, 40), (230, 230, 230)])),
-    "car": Look(_fixed(CAR), (1.8, 2.4), _paint([(190, 30, 30), (30, 60, 140), (30, 30, 32), (190, 192, 196),
-                                                (235, 235, 232), (40, 110, 60)])),
-    "cat": Look(_animal("cat", (0.16, 0.21), (0.55, 0.6)), (1.3, 1.5),
-                _coats([(176, 110, 62), (32, 30, 32), (130, 135, 145), (236, 228, 214)])),
+    "bottle": Look(
+        _fixed(BOTTLE),
+        (0.3, 0.4),
+        _paint([(40, 120, 60), (110, 70, 30), (150, 190, 200)], [(200, 170, 40), (230, 230, 230)]),
+    ),
+    "bus": Look(
+        _fixed(BUS),
+        (2.0, 2.6),
+        _paint([(235, 190, 30), (200, 40, 35), (240, 240, 235), (40, 90, 170)], [(40, 40, 40), (230, 230, 230)]),
+    ),
+    "car": Look(
+        _fixed(CAR),
+        (1.8, 2.4),
+        _paint([(190, 30, 30), (30, 60, 140), (30, 30, 32), (190, 192, 196), (235, 235, 232), (40, 110, 60)]),
+    ),
+    "cat": Look(
+        _animal("cat", (0.16, 0.21), (0.55, 0.6)),
+        (1.3, 1.5),
+        _coats([(176, 110, 62), (32, 30, 32), (130, 135, 145), (236, 228, 214)]),
+    ),
     "chair": Look(_fixed(CHAIR), (0.6, 0.8), _paint([(120, 80, 45), (160, 110, 60), (35, 35, 35), (230, 230, 225)])),
-    "cow": Look(_animal("cow", (0.21, 0.25), (0.55, 0.62), "patch"), (1.4, 1.6),
-                _coats([(240, 238, 230), (120, 70, 40)], [(25, 25, 25), (240, 238, 230)])),
+    "cow": Look(
+        _animal("cow", (0.21, 0.25), (0.55, 0.62), "patch"),
+        (1.4, 1.6),
+        _coats([(240, 238, 230), (120, 70, 40)], [(25, 25, 25), (240, 238, 230)]),
+    ),
     "diningtable": Look(_fixed(TABLE), (1.8, 2.6), _paint([(150, 100, 55), (110, 70, 40), (240, 238, 232)])),
-    "dog": Look(_animal("dog", (0.16, 0.22), (0.5, 0.6)), (1.3, 1.5),
-                _coats([(175, 115, 60), (28, 26, 26), (236, 230, 222), (215, 175, 120)])),
-    "horse": Look(_animal("horse", (0.15, 0.18), (0.45, 0.5)), (1.2, 1.4),
-                  _coats([(120, 70, 35), (70, 45, 30), (30, 28, 28), (200, 195, 190)])),
-    "motorbike": Look(_fixed(MOTORBIKE), (1.4, 1.8), _paint([(200, 30, 30), (30, 30, 30), (30, 70, 170),
-                                                            (240, 130, 20)])),
+    "dog": Look(
+        _animal("dog", (0.16, 0.22), (0.5, 0.6)),
+        (1.3, 1.5),
+        _coats([(175, 115, 60), (28, 26, 26), (236, 230, 222), (215, 175, 120)]),
+    ),
+    "horse": Look(
+        _animal("horse", (0.15, 0.18), (0.45, 0.5)),
+        (1.2, 1.4),
+        _coats([(120, 70, 35), (70, 45, 30), (30, 28, 28), (200, 195, 190)]),
+    ),
+    "motorbike": Look(
+        _fixed(MOTORBIKE), (1.4, 1.8), _paint([(200, 30, 30), (30, 30, 30), (30, 70, 170), (240, 130, 20)])
+    ),
     "person": Look(lambda rng: person(rng.uniform(0.0, 0.18)), (0.36, 0.46), person_colours),
-    "pottedplant": Look(_fixed(PLANT), (0.7, 0.9), _paint([(60, 140, 50), (40, 110, 40), (90, 160, 60)],
-                                                          [(190, 95, 60), (235, 235, 230), (60, 90, 150)])),
-    "sheep": Look(_animal("sheep", (0.2, 0.2), (0.58, 0.62)), (1.3, 1.5),
-                  lambda rng: {**animal_colours(rng, (235, 230, 215)), "face": jitter(rng, (40, 35, 32), 8),
-                               "legs": (40, 35, 32), "far": (30, 26, 24)}),
-    "sofa": Look(_fixed(SOFA), (1.8, 2.4), _paint([(170, 40, 45), (100, 50, 120), (110, 70, 45), (120, 120, 125),
-                                                  (40, 100, 70), (50, 70, 140)])),
-    "train": Look(_fixed(TRAIN), (2.8, 4.0), _paint([(40, 70, 160), (190, 40, 40), (140, 140, 145), (40, 120, 70),
-                                                    (230, 190, 40)], [(240, 240, 235), (30, 30, 30)])),
+    "pottedplant": Look(
+        _fixed(PLANT),
+        (0.7, 0.9),
+        _paint([(60, 140, 50), (40, 110, 40), (90, 160, 60)], [(190, 95, 60), (235, 235, 230), (60, 90, 150)]),
+    ),
+    "sheep": Look(
+        _animal("sheep", (0.2, 0.2), (0.58, 0.62)),
+        (1.3, 1.5),
+        lambda rng: {
+            **animal_colours(rng, (235, 230, 215)),
+            "face": jitter(rng, (40, 35, 32), 8),
+            "legs": (40, 35, 32),
+            "far": (30, 26, 24),
+        },
+    ),
+    "sofa": Look(
+        _fixed(SOFA),
+        (1.8, 2.4),
+        _paint([(170, 40, 45), (100, 50, 120), (110, 70, 45), (120, 120, 125), (40, 100, 70), (50, 70, 140)]),
+    ),
+    "train": Look(
+        _fixed(TRAIN),
+        (2.8, 4.0),
+        _paint(
+            [(40, 70, 160), (190, 40, 40), (140, 140, 145), (40, 120, 70), (230, 190, 40)],
+            [(240, 240, 235), (30, 30, 30)],
+        ),
+    ),
     "tvmonitor": Look(_fixed(TVMONITOR), (1.2, 1.5), _paint([(25, 25, 28), (90, 90, 95), (190, 190, 195)])),
 }
 """Every VOC class's shape, proportions and colours; all 20 differ in shape, most also in colour."""
 
-SCENES = [((165, 195, 225), (80, 140, 60)), ((200, 190, 170), (140, 100, 60)), ((175, 200, 230), (110, 110, 112)),
-          ((170, 195, 225), (60, 100, 140)), ((215, 205, 185), (120, 120, 130)), ((150, 160, 150), (90, 80, 70))]
+SCENES = [
+    ((165, 195, 225), (80, 140, 60)),
+    ((200, 190, 170), (140, 100, 60)),
+    ((175, 200, 230), (110, 110, 112)),
+    ((170, 195, 225), (60, 100, 140)),
+    ((215, 205, 185), (120, 120, 130)),
+    ((150, 160, 150), (90, 80, 70)),
+]
 """(top, bottom) colour pairs: sky over grass, a room, a street, water, an office, a dim hall."""
 
 WEIGHTS = np.array([3.0 if name == "person" else 1.0 for name in VOC_CLASSES])
@@ -278,7 +420,7 @@ def _annotate(rng: np.random.Generator, ids: np.ndarray, names: list[str]) -> li
 def _masks(ids: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(H, W) uint8 class mask and object mask, both with 255 along every outline, as VOC's PNGs."""
     lookup = np.zeros(256, dtype=np.uint8)
-    lookup[1:len(names) + 1] = [VOC_CLASSES.index(name) + 1 for name in names]
+    lookup[1 : len(names) + 1] = [VOC_CLASSES.index(name) + 1 for name in names]
     void = outline(ids)
     semantic, instances = lookup[ids], ids.copy()
     semantic[void] = VOID
@@ -292,9 +434,12 @@ def _names(rng: np.random.Generator) -> dict[str, list[str]]:
     codes = rng.choice(5 * 10_000, total, replace=False)
     pool = [f"{2007 + code // 10_000}_{code % 10_000:06d}" for code in codes]
     lists, start = {}, 0
-    for key, count in [(f"{split} {kind}", n) for kind, counts in (("seg", SEGMENTED), ("box", BOXES_ONLY))
-                       for split, n in counts.items()]:
-        lists[key] = sorted(pool[start:start + count])
+    for key, count in [
+        (f"{split} {kind}", n)
+        for kind, counts in (("seg", SEGMENTED), ("box", BOXES_ONLY))
+        for split, n in counts.items()
+    ]:
+        lists[key] = sorted(pool[start : start + count])
         start += count
     return lists
 
@@ -316,8 +461,10 @@ def _write_lists(folder: Path, lists: dict[str, list[str]], present: dict[str, d
     for split, names in main.items():
         _write_list(folder / "ImageSets" / "Main" / f"{split}.txt", names)
         for cls in VOC_CLASSES:
-            _write_list(folder / "ImageSets" / "Main" / f"{cls}_{split}.txt",
-                        [f"{name} {present[name].get(cls, -1):2d}" for name in names])
+            _write_list(
+                folder / "ImageSets" / "Main" / f"{cls}_{split}.txt",
+                [f"{name} {present[name].get(cls, -1):2d}" for name in names],
+            )
 
 
 def write(root: Path, seed: int = 0) -> Path:
@@ -335,8 +482,9 @@ def write(root: Path, seed: int = 0) -> Path:
             pixels, ids, classes = _photo(rng, texture)
             objects = _annotate(rng, ids, classes)
             save_photo(folder / "JPEGImages" / f"{stem}.jpg", pixels)
-            (folder / "Annotations" / f"{stem}.xml").write_text(_voc_xml(f"{stem}.jpg", *ids.shape, objects),
-                                                                encoding="utf-8")
+            (folder / "Annotations" / f"{stem}.xml").write_text(
+                _voc_xml(f"{stem}.jpg", *ids.shape, objects), encoding="utf-8"
+            )
             present[stem] = {}
             for name, _, difficult in objects:
                 present[stem][name] = max(present[stem].get(name, 0), 1 - difficult)

@@ -9,8 +9,7 @@ import pytest
 
 from cvlearn import cli, data, system
 from cvlearn.data import download, registry
-
-from .fakedata import make_oxford_pets, make_penn_fudan, tar_folder, zip_folder
+from tests.fakedata import make_oxford_pets, make_penn_fudan, tar_folder, zip_folder
 
 
 def _archive(path, url=None, **changes):
@@ -72,8 +71,11 @@ def test_two_tar_gz_archives_unpack_into_one_folder(tmp_path, monkeypatch):
     _register(monkeypatch, "oxford-pets", _archive(server / "images.tar.gz"), _archive(server / "annotations.tar.gz"))
     root = tmp_path / "datasets"
     download.fetch("oxford-pets", root=root, progress=False, keep_archives=True)
-    assert sorted(p.name for p in (root / "oxford-pets").iterdir()) == ["annotations.tar.gz", "images.tar.gz",
-                                                                        "oxford-iiit-pet"]
+    assert sorted(p.name for p in (root / "oxford-pets").iterdir()) == [
+        "annotations.tar.gz",
+        "images.tar.gz",
+        "oxford-iiit-pet",
+    ]
     assert len(data.load("oxford-pets", "test", root=root)) == len(made["test"])
 
 
@@ -207,8 +209,14 @@ def test_offline_is_a_quick_clear_error_that_keeps_nothing(tmp_path, offline):
     with pytest.raises(download.DownloadError) as err:
         download.fetch("voc2012", root=tmp_path, opener=never)
     message = str(err.value)
-    for part in ("VOCtrainval_11-May-2012.tar", "cannot be reached", "2.0 GB", str(tmp_path / "voc2012"),
-                 "cvlearn data download voc2012", "toy-pasture"):
+    for part in (
+        "VOCtrainval_11-May-2012.tar",
+        "cannot be reached",
+        "2.0 GB",
+        str(tmp_path / "voc2012"),
+        "cvlearn data download voc2012",
+        "toy-pasture",
+    ):
         assert part in message
     assert isinstance(err.value, ConnectionError)
     with pytest.raises(download.DownloadError):
@@ -250,7 +258,9 @@ def test_an_incomplete_copy_by_hand_is_moved_aside_not_deleted(tmp_path, monkeyp
     mine.parent.mkdir(parents=True)
     mine.write_bytes(b"a learner's file")
     download.fetch("penn-fudan", root=tmp_path, progress=False)
-    assert download.is_complete("penn-fudan", tmp_path) and not (tmp_path / "penn-fudan" / "PennFudanPed" /
-                                                                  "PNGImages" / "mine.png").exists()
+    assert (
+        download.is_complete("penn-fudan", tmp_path)
+        and not (tmp_path / "penn-fudan" / "PennFudanPed" / "PNGImages" / "mine.png").exists()
+    )
     kept = list((tmp_path / "penn-fudan").glob("PennFudanPed.incomplete-*/PennFudanPed/PNGImages/mine.png"))
     assert len(kept) == 1 and "moved the incomplete" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The from-scratch COCO metrics against pycocotools (through cvlearn.metrics.coco_evaluate)."""
+"""cvlearn.metrics.detection: the from-scratch COCO metrics against pycocotools (through
+cvlearn.metrics.coco_evaluate), and the outcome of every detection."""
 
 import math
 
@@ -10,8 +11,16 @@ from hypothesis import strategies as st
 from torchvision.ops import box_iou as tv_box_iou
 
 from cvlearn.metrics.coco import STAT_NAMES, coco_evaluate
-from cvlearn.metrics.detection import (average_precision, box_iou, evaluate_detections, interpolated_precision,
-                                       mean_average_precision, precision_recall)
+from cvlearn.metrics.detection import (
+    average_precision,
+    box_iou,
+    detection_outcomes,
+    evaluate_detections,
+    interpolated_precision,
+    mean_average_precision,
+    precision_recall,
+)
+from tests.detection_case import CANDIDATES, TARGET
 
 CATEGORIES = ("background", "apple", "orange", "pear")
 SIZE = (200, 200)
@@ -49,11 +58,20 @@ def random_case(seed, n_images=5, whole=True, tie_scores=False, empty_prediction
                 boxes.append(_box(rng, whole=whole))
                 labels.append(int(rng.integers(1, 4)))
         scores = rng.choice([0.25, 0.5, 0.75], len(boxes)) if tie_scores else rng.random(len(boxes))
-        predictions.append({"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                            "scores": torch.tensor(scores, dtype=torch.float32),
-                            "labels": torch.tensor(labels, dtype=torch.int64)})
-        targets.append({"boxes": torch.tensor(gt, dtype=torch.float32).reshape(-1, 4),
-                        "labels": torch.tensor(gt_labels, dtype=torch.int64), "image_id": int((i * 7) % 11)})
+        predictions.append(
+            {
+                "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                "scores": torch.tensor(scores, dtype=torch.float32),
+                "labels": torch.tensor(labels, dtype=torch.int64),
+            }
+        )
+        targets.append(
+            {
+                "boxes": torch.tensor(gt, dtype=torch.float32).reshape(-1, 4),
+                "labels": torch.tensor(gt_labels, dtype=torch.int64),
+                "image_id": int((i * 7) % 11),
+            }
+        )
     return predictions, targets
 
 
@@ -61,8 +79,9 @@ def random_case(seed, n_images=5, whole=True, tie_scores=False, empty_prediction
 @given(seed=st.integers(0, 2**31), whole=st.booleans(), ties=st.booleans(), n_images=st.integers(1, 6))
 def test_identical_to_pycocotools_on_random_cases(seed, whole, ties, n_images):
     predictions, targets = random_case(seed, n_images, whole, ties)
-    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
-                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+    assert_same(
+        mean_average_precision(predictions, targets, CATEGORIES), coco_evaluate(predictions, targets, CATEGORIES, SIZE)
+    )
 
 
 @settings(max_examples=15, deadline=None)
@@ -76,16 +95,18 @@ def test_identical_with_large_boxes_and_many_detections(seed):
     targets[0]["labels"] = torch.cat([targets[0]["labels"], torch.tensor([1, 2])])
     many = torch.tensor([_box(rng) for _ in range(130)], dtype=torch.float32)
     predictions[1] = {"boxes": many, "scores": torch.rand(130), "labels": torch.randint(1, 4, (130,))}
-    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
-                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+    assert_same(
+        mean_average_precision(predictions, targets, CATEGORIES), coco_evaluate(predictions, targets, CATEGORIES, SIZE)
+    )
 
 
 def test_identical_with_score_ties_across_images():
     predictions, targets = random_case(3, 6, whole=True, tie_scores=True)
     for p in predictions:
         p["scores"] = torch.full_like(p["scores"], 0.5)
-    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
-                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+    assert_same(
+        mean_average_precision(predictions, targets, CATEGORIES), coco_evaluate(predictions, targets, CATEGORIES, SIZE)
+    )
 
 
 def test_empty_predictions_score_zero_like_pycocotools():
@@ -107,8 +128,9 @@ def test_some_images_without_boxes_or_detections():
     predictions, targets = random_case(7, 6)
     predictions[0] = {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
     targets[1] = {**targets[1], "boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
-    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
-                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+    assert_same(
+        mean_average_precision(predictions, targets, CATEGORIES), coco_evaluate(predictions, targets, CATEGORIES, SIZE)
+    )
 
 
 def test_perfect_detections_score_one_and_shifted_ones_fail_strict_thresholds():
@@ -177,8 +199,9 @@ def test_difficult_boxes_are_ignored_identically_to_pycocotools(seed, share):
     rng = np.random.default_rng(seed)
     for t in targets:
         t["difficult"] = torch.from_numpy(rng.random(len(t["labels"])) < share)
-    assert_same(mean_average_precision(predictions, targets, CATEGORIES),
-                coco_evaluate(predictions, targets, CATEGORIES, SIZE))
+    assert_same(
+        mean_average_precision(predictions, targets, CATEGORIES), coco_evaluate(predictions, targets, CATEGORIES, SIZE)
+    )
 
 
 def test_difficult_boxes_neither_earn_nor_cost():
@@ -198,3 +221,25 @@ def test_difficult_flags_must_pair_with_boxes():
     targets[0] = {**targets[0], "difficult": torch.zeros(len(targets[0]["labels"]) + 1, dtype=torch.bool)}
     with pytest.raises(ValueError, match="one per box"):
         mean_average_precision(predictions, targets, CATEGORIES)
+
+
+def test_detection_outcomes_name_every_kind_of_mistake():
+    outcomes, missed = detection_outcomes(CANDIDATES, TARGET)
+    assert outcomes == ["correct", "duplicate", "wrong class", "background", "duplicate"]
+    assert missed.tolist() == [False, True, True]
+    poor = {
+        "boxes": torch.tensor([[18.0, 10.0, 38.0, 30.0]]),
+        "scores": torch.tensor([0.5]),
+        "labels": torch.tensor([1]),
+    }
+    assert detection_outcomes(poor, TARGET)[0] == ["poor box"]
+    empty = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
+    outcomes, missed = detection_outcomes(CANDIDATES, empty)
+    assert set(outcomes) == {"background"} and len(missed) == 0
+
+
+def test_a_difficult_box_nobody_found_is_not_missed():
+    flagged = {**TARGET, "difficult": torch.tensor([False, True, False])}
+    outcomes, missed = detection_outcomes(CANDIDATES, flagged)
+    assert outcomes == detection_outcomes(CANDIDATES, TARGET)[0]
+    assert missed.tolist() == [False, False, True]

@@ -1,3 +1,6 @@
+"""cvlearn.data.toy: the toy datasets' samples, their cache (corrupt, truncated, interrupted) and
+their arguments."""
+
 import hashlib
 import json
 
@@ -9,8 +12,7 @@ from torchvision.transforms import v2
 
 from cvlearn import data, toyworld
 from cvlearn.data import toy
-
-from .conftest import ALL_DATASETS
+from tests.conftest import ALL_DATASETS
 
 
 @pytest.mark.parametrize("name", ALL_DATASETS)
@@ -108,16 +110,19 @@ def test_verify_reports_each_cached_split(tmp_path):
     assert len(report) == 2 and all(p is None for p in report.values())
 
 
-@pytest.mark.parametrize("kwargs, error, words", [
-    ({"name": "toy-cats"}, ValueError, "unknown dataset name 'toy-cats'"),
-    ({"name": 3}, TypeError, "name must be"),
-    ({"split": "training"}, ValueError, "split must be one of"),
-    ({"size": 8}, ValueError, "size must be between 32 and 512, got 8"),
-    ({"size": "64"}, TypeError, "size must be an int, got str"),
-    ({"size": 64.0}, TypeError, "size must be an int"),
-    ({"n": 0}, ValueError, "n must be at least 1, got 0"),
-    ({"seed": -1}, ValueError, "seed must be at least 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"name": "toy-cats"}, ValueError, "unknown dataset name 'toy-cats'"),
+        ({"name": 3}, TypeError, "name must be"),
+        ({"split": "training"}, ValueError, "split must be one of"),
+        ({"size": 8}, ValueError, "size must be between 32 and 512, got 8"),
+        ({"size": "64"}, TypeError, "size must be an int, got str"),
+        ({"size": 64.0}, TypeError, "size must be an int"),
+        ({"n": 0}, ValueError, "n must be at least 1, got 0"),
+        ({"seed": -1}, ValueError, "seed must be at least 0"),
+    ],
+)
 def test_bad_arguments_get_clear_errors(tmp_path, kwargs, error, words):
     args = {"name": "toy-pets", "split": "val", "root": tmp_path, "n": 2, "progress": False, **kwargs}
     with pytest.raises(error, match=words):
@@ -138,16 +143,6 @@ def test_transforms_apply_to_image_and_target_together(tmp_path):
     assert torch.equal(t["masks"], t0["masks"].flip(-1))
     w = plain.size
     assert torch.allclose(t["boxes"][:, [0, 2]], w - t0["boxes"][:, [2, 0]])
-
-
-def test_default_root_finds_the_course_folder(tmp_path, monkeypatch):
-    (tmp_path / "datasets").mkdir()
-    (tmp_path / "notebooks").mkdir()
-    monkeypatch.delenv(data.DATA_ENV, raising=False)
-    monkeypatch.chdir(tmp_path / "notebooks")
-    assert data.default_root() == (tmp_path / "datasets").resolve()
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "elsewhere"))
-    assert data.default_root() == tmp_path / "elsewhere"
 
 
 def test_scene_regenerates_the_description(small):

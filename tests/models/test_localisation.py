@@ -1,28 +1,27 @@
-"""Notebook 02's package parts: the two-headed localiser, its loss and data, the box scores, and the recipe."""
+"""cvlearn.models.localisation: the two-headed localiser, its loss, its data and ``localise``."""
 
 import math
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torchvision.ops import box_iou, generalized_box_iou_loss
+from torchvision.ops import generalized_box_iou_loss
 
-from cvlearn.metrics.localisation import localisation_scores, paired_iou
 from cvlearn import data
-from cvlearn.models.localisation import (BoxedSplit, LocalisationData, LocalisationLoss, Localiser, localise,
-                                         main_boxes, with_boxes)
-from cvlearn.recipes import RECIPES
-from cvlearn.recipes import localisation as recipe
+from cvlearn.models.localisation import (
+    BoxedSplit,
+    LocalisationData,
+    LocalisationLoss,
+    Localiser,
+    localise,
+    main_boxes,
+    with_boxes,
+)
 from tests.fakedata import make_oxford_pets
 
 
-# --------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape, dtype", [((2, 3, 64, 64), torch.uint8), ((3, 3, 37, 53), torch.float32),
-                                          ((1, 3, 96, 80), torch.float32)])
+@pytest.mark.parametrize(
+    "shape, dtype", [((2, 3, 64, 64), torch.uint8), ((3, 3, 37, 53), torch.float32), ((1, 3, 96, 80), torch.float32)]
+)
 def test_localiser_gives_one_class_score_row_and_one_valid_box_per_picture(shape, dtype):
     torch.manual_seed(0)
     images = torch.randint(0, 256, shape).to(torch.uint8) if dtype == torch.uint8 else torch.rand(shape)
@@ -43,8 +42,15 @@ def test_localiser_sizes_are_configurable():
     assert model(torch.rand(2, 3, 40, 40))["boxes"].shape == (2, 4)
 
 
-@pytest.mark.parametrize("kwargs, word", [({"num_classes": 1}, "num_classes"), ({"widths": ()}, "widths"),
-                                          ({"grid": 0}, "grid"), ({"hidden": 2.5}, "hidden")])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"num_classes": 1}, "num_classes"),
+        ({"widths": ()}, "widths"),
+        ({"grid": 0}, "grid"),
+        ({"hidden": 2.5}, "hidden"),
+    ],
+)
 def test_localiser_rejects_bad_settings(kwargs, word):
     with pytest.raises(ValueError, match=word):
         Localiser(**kwargs)
@@ -63,11 +69,6 @@ def test_both_heads_learn_from_the_combined_loss():
     assert model.class_head[-1].weight.grad.abs().sum() > 0
     assert model.box_head[-1].weight.grad.abs().sum() > 0
     assert model.features[0][0].weight.grad.abs().sum() > 0
-
-
-# --------------------------------------------------------------------------------------------
-# The loss
-# --------------------------------------------------------------------------------------------
 
 
 def test_loss_parts_match_hand_computed_values():
@@ -97,8 +98,9 @@ def test_loss_is_small_for_right_answers_and_large_for_disjoint_boxes():
     assert giou > 1 and far.item() > 2 * giou
 
 
-@pytest.mark.parametrize("kwargs, word", [({"l1_weight": -1}, "l1_weight"), ({"giou_weight": "2"}, "giou_weight"),
-                                          ({"beta": 0}, "beta")])
+@pytest.mark.parametrize(
+    "kwargs, word", [({"l1_weight": -1}, "l1_weight"), ({"giou_weight": "2"}, "giou_weight"), ({"beta": 0}, "beta")]
+)
 def test_loss_rejects_bad_weights(kwargs, word):
     with pytest.raises(ValueError, match=word):
         LocalisationLoss(**kwargs)
@@ -109,13 +111,10 @@ def test_loss_names_what_is_missing_or_mismatched():
     with pytest.raises(ValueError, match="'boxes' is missing"):
         loss({"logits": torch.zeros(1, 2)}, {"labels": torch.tensor([0]), "boxes": torch.zeros(1, 4)})
     with pytest.raises(ValueError, match=r"same shape \(N, 4\)"):
-        loss({"logits": torch.zeros(2, 2), "boxes": torch.zeros(2, 4)},
-             {"labels": torch.tensor([0, 1]), "boxes": torch.zeros(3, 4)})
-
-
-# --------------------------------------------------------------------------------------------
-# Data and prediction
-# --------------------------------------------------------------------------------------------
+        loss(
+            {"logits": torch.zeros(2, 2), "boxes": torch.zeros(2, 4)},
+            {"labels": torch.tensor([0, 1]), "boxes": torch.zeros(3, 4)},
+        )
 
 
 def test_main_boxes_are_each_pictures_first_box(small):
@@ -154,8 +153,11 @@ def test_flip_mirrors_picture_and_box_together():
 
 
 def test_data_without_flip_is_the_same_every_time():
-    data = LocalisationData(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]),
-                            torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]]))
+    data = LocalisationData(
+        torch.zeros(2, 3, 8, 8, dtype=torch.uint8),
+        torch.tensor([0, 1]),
+        torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]]),
+    )
     assert all(torch.equal(data[1][1]["boxes"], torch.tensor([0.125, 0.125, 0.375, 0.375])) for _ in range(10))
 
 
@@ -177,7 +179,9 @@ def test_localise_returns_labels_scores_and_pixel_boxes():
     assert torch.equal(out["labels"], raw["logits"].argmax(1))
     assert torch.allclose(out["scores"], raw["logits"].softmax(1).max(1).values)
     in_pixels = raw["boxes"] * torch.tensor([32, 48, 32, 48])
-    assert torch.allclose(out["boxes"], torch.minimum(in_pixels.clamp(min=0), torch.tensor([32, 48, 32, 48])), atol=1e-4)
+    assert torch.allclose(
+        out["boxes"], torch.minimum(in_pixels.clamp(min=0), torch.tensor([32, 48, 32, 48])), atol=1e-4
+    )
     with pytest.raises(ValueError, match="images"):
         localise(model, images[0])
 
@@ -185,7 +189,10 @@ def test_localise_returns_labels_scores_and_pixel_boxes():
 def test_localise_clips_boxes_to_the_picture():
     class Overshoot(torch.nn.Module):
         def forward(self, images):
-            return {"logits": torch.zeros(len(images), 2), "boxes": torch.tensor([[-0.2, 0.1, 1.3, 0.9]]).repeat(len(images), 1)}
+            return {
+                "logits": torch.zeros(len(images), 2),
+                "boxes": torch.tensor([[-0.2, 0.1, 1.3, 0.9]]).repeat(len(images), 1),
+            }
 
     overshoot = Overshoot()
     overshoot.anchor = torch.nn.Parameter(torch.zeros(()))  # in_batches reads the device from a parameter
@@ -261,108 +268,3 @@ def test_with_boxes_keeps_every_toy_picture(small):
 def test_with_boxes_needs_pictures_of_one_size(pets):
     with pytest.raises(ValueError, match="differ in size.*size=64"):
         with_boxes(data.load("oxford-pets", "val", root=pets, progress=False))
-
-
-# --------------------------------------------------------------------------------------------
-# Scores
-# --------------------------------------------------------------------------------------------
-
-
-def test_paired_iou_on_hand_computed_cases():
-    boxes1 = torch.tensor([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [5, 5, 5, 9], [2, 2, 6, 6]])
-    boxes2 = torch.tensor([[0, 0, 10, 10], [5, 5, 15, 15], [10, 0, 20, 10], [30, 30, 40, 40], [5, 5, 5, 9], [0, 0, 8, 8]])
-    expected = torch.tensor([1.0, 25 / 175, 0.0, 0.0, 0.0, 16 / 64])
-    assert torch.allclose(paired_iou(boxes1, boxes2), expected)
-
-
-def test_paired_iou_is_the_diagonal_of_torchvision_box_iou():
-    generator = torch.Generator().manual_seed(0)
-    corners = torch.rand(2, 200, 2, 2, generator=generator) * 64
-    boxes1 = torch.cat([corners[0].min(1).values, corners[0].max(1).values], 1)
-    boxes2 = torch.cat([corners[1].min(1).values, corners[1].max(1).values], 1)
-    assert torch.allclose(paired_iou(boxes1, boxes2), box_iou(boxes1, boxes2).diagonal(), atol=1e-6)
-
-
-def test_paired_iou_rejects_unmatched_or_misshapen_boxes():
-    with pytest.raises(ValueError, match="same number of boxes"):
-        paired_iou(torch.zeros(2, 4), torch.zeros(3, 4))
-    with pytest.raises(ValueError, match=r"boxes2 must have shape \(N, 4\)"):
-        paired_iou(torch.zeros(2, 4), torch.zeros(2, 5))
-    with pytest.raises(TypeError, match="boxes1"):
-        paired_iou("boxes", torch.zeros(2, 4))
-
-
-def test_localisation_scores_on_a_hand_computed_split():
-    true_boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0]]).repeat(4, 1)
-    pred_boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0],   # IoU 1
-                               [0.0, 0.0, 10.0, 5.0],    # IoU 0.5 (counts as found)
-                               [0.0, 0.0, 10.0, 2.0],    # IoU 0.2
-                               [20.0, 20.0, 30.0, 30.0]])  # IoU 0
-    scores = localisation_scores(torch.tensor([1, 0, 1, 1]), pred_boxes, torch.tensor([1, 1, 1, 0]), true_boxes)
-    assert scores["accuracy"] == pytest.approx(0.5)
-    assert scores["mean_iou"] == pytest.approx((1 + 0.5 + 0.2 + 0) / 4)
-    assert scores["iou50"] == pytest.approx(0.5)
-    assert scores["hit50"] == pytest.approx(0.25)  # class right and IoU >= 0.5: only the first
-    logits = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
-    assert localisation_scores(logits, pred_boxes, torch.tensor([1, 1, 1, 0]), true_boxes) == scores
-
-
-def test_localisation_scores_reject_empty_and_unmatched_input():
-    with pytest.raises(ValueError, match="empty"):
-        localisation_scores(torch.zeros(0), torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, 4))
-    with pytest.raises(ValueError, match="one predicted label per box"):
-        localisation_scores(torch.tensor([0]), torch.zeros(2, 4), torch.tensor([0, 1]), torch.zeros(2, 4))
-
-
-# --------------------------------------------------------------------------------------------
-# The recipe
-# --------------------------------------------------------------------------------------------
-
-
-def test_recipe_is_registered_and_runs_quickly(data_root, monkeypatch):
-    monkeypatch.setenv("CVLEARN_DATA", str(data_root))
-    result = RECIPES["localisation"](quick=True, progress=False)
-    assert result.recipe == "localisation"
-    assert set(result.metrics) == {"accuracy", "mean_iou", "iou50", "hit50"}
-    assert all(0.0 <= v <= 1.0 for v in result.metrics.values())
-    assert result.train_s > 0 and result.params == sum(p.numel() for p in result.model.parameters())
-    assert result.config["widths"] == recipe.QUICK.widths
-    assert "val_mean_iou" in result.history.keys()
-    again = RECIPES["localisation"](quick=True, progress=False)
-    assert again.metrics == result.metrics  # same seed, same scores
-
-
-def test_config_builds_what_it_describes(small):
-    train = small("toy-pets", "train", n=20)
-    model = recipe.CONFIG.build_model(train)
-    assert model.widths == recipe.CONFIG.widths and model.grid == recipe.CONFIG.grid
-    assert recipe.CONFIG.fit_options()["epochs"] == recipe.CONFIG.epochs
-    loss = recipe.CONFIG.make_loss()
-    assert (loss.l1_weight, loss.giou_weight, loss.beta) == (recipe.CONFIG.l1_weight, recipe.CONFIG.giou_weight,
-                                                               recipe.CONFIG.beta)
-    train_loader, val_loader = recipe.make_loaders(train, small("toy-pets", "val", n=10), recipe.QUICK)
-    images, targets = next(iter(train_loader))
-    assert images.shape == (recipe.QUICK.batch_size if len(train) > recipe.QUICK.batch_size else 20, 3, 64, 64)
-    assert targets["boxes"].shape == (len(images), 4) and targets["labels"].shape == (len(images),)
-    assert len(val_loader.dataset) == 10
-
-
-def test_evaluate_scores_a_perfect_localiser_as_perfect(small):
-    ds = small("toy-pets", "val", n=12)
-    boxes = main_boxes(ds)
-
-    class Oracle(torch.nn.Module):
-        """Knows the answers: looks each picture up and returns its class and box."""
-
-        def __init__(self):
-            super().__init__()
-            self.anchor = torch.nn.Parameter(torch.zeros(()))
-
-        def forward(self, images):
-            index = [next(i for i in range(len(ds)) if torch.equal(ds.images[i], img)) for img in images]
-            logits = F.one_hot(ds.targets[index], 2).float() * 10
-            return {"logits": logits, "boxes": boxes[index] / 64}
-
-    scores, predictions = recipe.evaluate(Oracle(), ds)
-    assert scores == {"accuracy": 1.0, "mean_iou": pytest.approx(1.0), "iou50": 1.0, "hit50": 1.0}
-    assert torch.allclose(predictions["boxes"], boxes)

@@ -102,8 +102,15 @@ def test_read_only_course_folder_caches_in_the_user_cache(shared_tmp):
         pytest.skip("chmod does not make a folder read-only here (Windows, or an unusual file system)")
     env = {k: v for k, v in os.environ.items() if k not in (data.DATA_ENV, "XDG_CACHE_HOME")}
     env.update(HOME=str(home), USERPROFILE=str(home), LOCALAPPDATA=str(home / "AppData" / "Local"))
-    proc = subprocess.run([sys.executable, "-c", CHILD, *mode], cwd=course / "notebooks", env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, *mode],
+        cwd=course / "notebooks",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
     if "DEMOTION FAILED" in proc.stdout:
         pytest.skip("cannot drop to an unprivileged user here (no CAP_SETUID), and root ignores chmod")
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -179,3 +186,13 @@ def test_display_path_names_no_machine_folders(fresh_decisions, monkeypatch, tmp
 def test_doctor_says_which_folder_and_why(fresh_decisions):
     check = checkup.check_data_folder()
     assert check.status == "ok" and check.detail.startswith("datasets (the course's datasets folder)"), check.detail
+
+
+def test_default_root_finds_the_course_folder(tmp_path, monkeypatch):
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert data.default_root() == (tmp_path / "datasets").resolve()
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "elsewhere"))
+    assert data.default_root() == tmp_path / "elsewhere"

@@ -1,18 +1,28 @@
-"""Detection models and recipes: output shapes, the loss, prediction, and quick recipe runs."""
+"""cvlearn.models.detection: TinyDetector's shapes, loss and predictions, Faster R-CNN's small-image
+settings, the detection data and ``detect``."""
 
 import pytest
 import torch
 
-from cvlearn.models.detection import (DetectionData, DetectorSettings, TinyDetector, collate, detect, detection_loader,
-                                      expected_distances, faster_rcnn, likeliest_distances, tiny_detector)
-from cvlearn.recipes import RECIPES
-from cvlearn.recipes.detection import DETECTOR, FASTER_RCNN
+from cvlearn.models.detection import (
+    DetectionData,
+    TinyDetector,
+    collate,
+    detect,
+    detection_loader,
+    expected_distances,
+    faster_rcnn,
+    likeliest_distances,
+    tiny_detector,
+)
+from cvlearn.recipes.detection import FASTER_RCNN
 
 
 def _targets(n=2):
-    return [{"boxes": torch.tensor([[10.0, 12.0, 30.0, 34.0], [50.0, 40.0, 70.0, 58.0]]),
-             "labels": torch.tensor([1, 2])} for _ in range(n - 1)] + [
-        {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
+    return [
+        {"boxes": torch.tensor([[10.0, 12.0, 30.0, 34.0], [50.0, 40.0, 70.0, 58.0]]), "labels": torch.tensor([1, 2])}
+        for _ in range(n - 1)
+    ] + [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
 
 
 def test_tiny_detector_shapes_losses_and_predictions():
@@ -140,24 +150,6 @@ def test_detect_runs_in_batches_and_restores_training_mode(small):
         detect(model, ds.images[0])
 
 
-def test_configurations_build_their_models():
-    assert isinstance(DETECTOR.settings, DetectorSettings)
-    assert isinstance(DETECTOR.build_model(("background", "apple", "orange")), TinyDetector)
-    with pytest.raises(ValueError, match="model must be"):
-        type(DETECTOR)(model="yolo", settings=None, batch_size=1, epochs=1, lr=1.0).build_model(("b", "a"))
-
-
-@pytest.mark.parametrize("name", ["detection", "detection_fasterrcnn"])
-def test_quick_recipes_report_the_benchmark_metrics(name, data_root, monkeypatch):
-    monkeypatch.setenv("CVLEARN_DATA", str(data_root))
-    result = RECIPES[name](quick=True, progress=False)
-    assert result.recipe == name
-    assert {"map50", "map"} <= set(result.metrics)
-    assert all(0.0 <= result.metrics[k] <= 1.0 for k in ("map50", "map"))
-    assert result.train_s > 0 and result.params > 0 and result.train_images > 0
-    assert result.config["batch_size"] in (DETECTOR.batch_size, FASTER_RCNN.batch_size)
-
-
 class _DeviceRecorder(torch.nn.Module):
     """A stand-in detector whose weights live on the ``meta`` device: it records where its inputs
     are and answers with CPU tensors, so a function that forgets to move them is caught."""
@@ -169,8 +161,10 @@ class _DeviceRecorder(torch.nn.Module):
 
     def forward(self, images):
         self.seen.append((images.device.type, images.dtype))
-        return [{"boxes": torch.zeros(1, 4), "scores": torch.ones(1), "labels": torch.ones(1, dtype=torch.int64)}
-                for _ in images]
+        return [
+            {"boxes": torch.zeros(1, 4), "scores": torch.ones(1), "labels": torch.ones(1, dtype=torch.int64)}
+            for _ in images
+        ]
 
 
 def test_detect_feeds_the_model_on_its_device_and_returns_cpu_tensors():
