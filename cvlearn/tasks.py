@@ -87,6 +87,8 @@ class Task:
         pictures, one prediction per picture.
     metrics: the headline scores its recipes report (keys of ``Result.metrics``), in the
         order ``cvlearn bench`` shows them.
+    quick_bars: for each recipe, ``(metric, minimum)``: the score its ``quick=True`` run must
+        reach, which a model that does not learn stays below (the contract test runs both).
     widgets: the interactive explorers its notebook shows (from :mod:`cvlearn.widgets`).
     exercises: the module of :mod:`cvlearn.exercises` with its notebook's checkers.
     """
@@ -101,6 +103,7 @@ class Task:
     recipes: Mapping[str, ModelBuilder]
     predict: Callable[[nn.Module, Tensor], Any]
     metrics: tuple[str, ...]
+    quick_bars: Mapping[str, tuple[str, float]]
     widgets: tuple[Callable[..., Any], ...]
     exercises: ModuleType
 
@@ -211,6 +214,7 @@ register(
         recipes={"classification": lambda ds: classification.build_model(ds, classification.CONFIG)},
         predict=predict_probabilities,
         metrics=("accuracy",),
+        quick_bars={"classification": ("accuracy", 0.7)},
         widgets=(prediction_explorer,),
         exercises=classification_exercises,
     )
@@ -228,6 +232,7 @@ register(
         recipes={"localisation": localisation.CONFIG.build_model},
         predict=localise,
         metrics=("accuracy", "mean_iou"),
+        quick_bars={"localisation": ("mean_iou", 0.45)},
         widgets=(iou_playground, prediction_browser),
         exercises=localisation_exercises,
     )
@@ -248,6 +253,7 @@ register(
         },
         predict=detect,
         metrics=("map50", "map"),
+        quick_bars={"detection": ("map50", 0.3), "detection_fasterrcnn": ("map50", 0.3)},
         widgets=(threshold_explorer,),
         exercises=detection_exercises,
     )
@@ -265,6 +271,7 @@ register(
         recipes={"semantic": lambda ds: semantic.UNET.build_model(len(ds.semantic_classes))},
         predict=predict_classes,
         metrics=("miou", "pixel_accuracy"),
+        quick_bars={"semantic": ("miou", 0.4)},
         widgets=(segmentation_explorer,),
         exercises=segmentation_exercises,
     )
@@ -284,6 +291,7 @@ register(
         # the *_no_maskness pair: the same model scored with its maskness stage (scores multiplied
         # by mask confidence) switched off, as Mask R-CNN itself scores
         metrics=("box_ap50", "mask_ap50", "mask_ap", "mask_ap50_no_maskness", "mask_ap_no_maskness"),
+        quick_bars={"instance": ("mask_ap50", 0.15)},
         widgets=(score_explorer,),
         exercises=instance_exercises,
     )

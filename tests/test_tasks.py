@@ -8,12 +8,13 @@ import importlib.util
 import inspect
 import json
 import re
+import types
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from cvlearn import bench, data, exercises, models, tasks, widgets
+from cvlearn import bench, data, exercises, models, tasks, train, widgets
 from cvlearn.data import registry
 from cvlearn.recipes import RECIPES, RecipeModule
 
@@ -157,6 +158,28 @@ def test_its_recipes_are_registered_callable_and_have_a_quick_mode(name, recipe)
     assert tasks.task_of_recipe(recipe) is tasks.get(name)
 
 
+def frozen_optimiser(monkeypatch):
+    """Make ``fit``'s optimiser skip every update: a model that never learns, everything else as is."""
+    make = train._make_optimizer
+
+    def make_frozen(*args, **kwargs):
+        optimiser = make(*args, **kwargs)
+        optimiser.step = types.MethodType(lambda self, closure=None: None, optimiser)
+        return optimiser
+
+    monkeypatch.setattr(train, "_make_optimizer", make_frozen)
+
+
+@pytest.mark.parametrize(("name", "recipe"), RECIPE_PAIRS)
+def test_its_quick_run_learns_what_an_untrained_model_misses(name, recipe, monkeypatch):
+    assert set(tasks.get(name).quick_bars) == set(tasks.get(name).recipes)
+    metric, minimum = tasks.get(name).quick_bars[recipe]
+    trained = RECIPES[recipe](quick=True, progress=False).metrics[metric]
+    frozen_optimiser(monkeypatch)
+    untrained = RECIPES[recipe](quick=True, progress=False).metrics[metric]
+    assert trained >= minimum > untrained, f"{recipe}: {metric} {trained:.3f} trained, {untrained:.3f} untrained"
+
+
 @pytest.mark.parametrize(("name", "recipe"), RECIPE_PAIRS)
 def test_its_metrics_are_the_columns_bench_reports(name, recipe):
     task = tasks.get(name)
@@ -230,6 +253,7 @@ def test_the_readme_checklists_name_what_the_contract_checks():
     section = text[text.index("**Adding a task**") :]
     for part in (
         "cvlearn/tasks.py",
+        "quick_bars",
         "cvlearn/models/",
         "cvlearn/recipes/",
         "cvlearn/metrics/",

@@ -7,7 +7,8 @@ same configuration, so ``cvlearn bench`` and the notebook's scorecard report the
 Run one as ``cvlearn.recipes.classification()`` (each recipe module is callable and runs its
 recipe; its configuration stays at ``cvlearn.recipes.classification.CONFIG``), by name as
 ``RECIPES["classification"]()``, or from a shell as ``cvlearn bench --only classification``.
-A recipe function takes keyword arguments ``quick`` (a seconds-long smoke run for tests),
+A recipe function takes keyword arguments ``quick`` (a run of seconds for the tests, still long
+enough to learn: its task's ``quick_bars`` in :mod:`cvlearn.tasks` say what it must reach),
 ``seed`` and ``progress``. Which recipes each notebook trains (the ones ``cvlearn bench`` runs
 by default) is listed in :data:`cvlearn.tasks.TASKS`.
 """

@@ -44,10 +44,11 @@ class ClassificationConfig:
 CONFIG = ClassificationConfig()
 """The configuration notebook 01 trains and ``cvlearn bench`` measures."""
 
-QUICK = ClassificationConfig(widths=(8, 16), batch_size=32, epochs=1)
-"""A seconds-long smoke run for the tests (tiny splits, one epoch)."""
+QUICK = ClassificationConfig(widths=(8, 16, 32, 64), epochs=6)
+"""The tests' quick run: a narrower net on fewer pictures (:data:`QUICK_SIZES`), still long enough
+to tell cats from dogs (about 5 s on 2 cores, test accuracy about 0.85 where chance is 0.5)."""
 
-QUICK_SIZES = {"train": 96, "val": 32, "test": 32}
+QUICK_SIZES = {"train": 1024, "val": 64, "test": 200}
 
 
 def random_flip(images: torch.Tensor, p: float = 0.5) -> torch.Tensor:
@@ -91,7 +92,7 @@ def build_model(train: data.AnyDataset, config: ClassificationConfig = CONFIG) -
 def load_splits(
     config: ClassificationConfig = CONFIG, quick: bool = False, progress: bool = True
 ) -> dict[str, data.AnyDataset]:
-    """The train, val and test splits of ``config.dataset`` (tiny ones when ``quick``)."""
+    """The train, val and test splits of ``config.dataset`` (small ones, :data:`QUICK_SIZES`, when ``quick``)."""
     return {
         split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
         for split in ("train", "val", "test")

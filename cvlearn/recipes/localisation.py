@@ -76,16 +76,17 @@ class LocalisationConfig:
 CONFIG = LocalisationConfig()
 """The configuration notebook 02 trains and ``cvlearn bench`` measures."""
 
-QUICK = LocalisationConfig(widths=(8, 16), grid=2, hidden=16, batch_size=32, epochs=1)
-"""A seconds-long smoke run for the tests (tiny splits, one epoch)."""
+QUICK = LocalisationConfig(widths=(8, 16), grid=2, hidden=16, batch_size=32, epochs=3)
+"""The tests' quick run: a tiny net on fewer pictures (:data:`QUICK_SIZES`), long enough to point
+at the animal (about 1 s; mean IoU about 0.55, where an untrained net scores about 0.37)."""
 
-QUICK_SIZES = {"train": 96, "val": 32, "test": 32}
+QUICK_SIZES = {"train": 512, "val": 64, "test": 128}
 
 
 def load_splits(
     config: LocalisationConfig = CONFIG, quick: bool = False, progress: bool = True
 ) -> dict[str, data.AnyDataset]:
-    """The train, val and test splits of ``config.dataset`` (tiny ones when ``quick``)."""
+    """The train, val and test splits of ``config.dataset`` (small ones, :data:`QUICK_SIZES`, when ``quick``)."""
     return {
         split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
         for split in ("train", "val", "test")
@@ -167,8 +168,8 @@ def localisation(*, quick: bool = False, seed: int = 0, progress: bool = True) -
 
     Metrics: ``accuracy`` and ``mean_iou`` (the benchmark's), plus ``iou50`` (share of boxes with
     IoU ≥ 0.5) and ``hit50`` (class right and IoU ≥ 0.5). ``seed`` seeds the weights and the
-    batch order; the data is always drawn with seed 0. ``quick=True``: tiny splits, a narrow
-    net, one epoch (a smoke test, seconds long).
+    batch order; the data is always drawn with seed 0. ``quick=True``: :data:`QUICK` on small
+    splits (seconds long).
     """
     config = QUICK if quick else CONFIG
     splits = load_splits(config, quick, progress)

@@ -75,6 +75,12 @@ FCN_TRANSPOSED = replace(UNET, model="fcn-transposed", epochs=2)
 CONFIGS = {"fcn": FCN_BILINEAR, "fcn-transposed": FCN_TRANSPOSED, "unet": UNET}
 """The three models notebook 04 trains and compares; the recipe trains ``UNET``."""
 
+QUICK = replace(UNET, width=8, epochs=2, batch_size=8)
+"""The tests' quick run: a narrow U-Net on fewer pictures (:data:`QUICK_SIZES`), long enough to
+tell sky, grass and sheep apart (about 1 s; mIoU about 0.6, untrained about 0.14)."""
+
+QUICK_SIZES = {"train": 128, "val": 16, "test": 32}
+
 
 class SegmentationPairs(Dataset):
     """(image, mask) pairs from whole-split tensors, optionally flipped left-right at random.
@@ -177,11 +183,13 @@ def semantic(*, quick: bool = False, seed: int = 0, progress: bool = True) -> Re
     """The U-Net of notebook 04 on toy-pasture; mIoU and pixel accuracy on the test split.
 
     ``seed`` seeds the weights and the batch order; the data is always drawn with seed 0.
-    ``quick=True``: a few images, a narrow net, one epoch (a smoke test, seconds long).
+    ``quick=True``: :data:`QUICK` on small splits (seconds long).
     """
-    config = replace(UNET, width=4, epochs=1, batch_size=8) if quick else UNET
-    sizes = {"train": 32, "val": 8, "test": 16} if quick else {"train": None, "val": None, "test": None}
-    splits = {split: data.load(config.dataset, split, n=n, progress=progress) for split, n in sizes.items()}
+    config = QUICK if quick else UNET
+    splits = {
+        split: data.load(config.dataset, split, n=QUICK_SIZES[split] if quick else None, progress=progress)
+        for split in ("train", "val", "test")
+    }
     with Stopwatch() as training:
         model, history = train(config, splits["train"], splits["val"], seed=seed, progress=progress)
     with Stopwatch() as scoring:
