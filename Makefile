@@ -8,8 +8,12 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # Extra options for JupyterLab, e.g. `make lab LAB_ARGS="--no-browser --port=8890"`.
 LAB_ARGS ?=
+# A room with poor Wi-Fi: `make wheelhouse` once where the network is good, copy the folder with
+# the course, and every install below reads its wheels instead of the network.
+WHEELHOUSE ?= wheelhouse
+OFFLINE := $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: lab test lint test-core test-cpus test-pythons bench install student clean-data
+.PHONY: lab test lint test-core test-cpus test-pythons bench install student wheelhouse clean-data
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
@@ -29,7 +33,7 @@ test-core: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax notebooks/
 
 test-cpus: $(STAMP)
-	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests -m "not notebooks and not browser" -q
+	ATEN_CPU_CAPABILITY=default $(BIN)/python -m pytest tests -m "not notebooks and not browser and not install" -q
 
 test-pythons: $(STAMP)
 	$(BIN)/python tests/other_pythons.py
@@ -44,11 +48,17 @@ install: $(STAMP)
 student: $(STAMP)
 	$(BIN)/cvlearn course student
 
+# Every wheel the course installs (`.[dev]`, pip and the build backend), for this platform and
+# Python, into $(WHEELHOUSE)/; then `pip install --no-index --find-links wheelhouse -e .` works
+# offline (tests/test_wheelhouse.py does exactly that). About 3 GB, mostly torch.
+wheelhouse: $(STAMP)
+	$(BIN)/python -m pip download --dest $(WHEELHOUSE) --only-binary=:all: pip "setuptools>=68" ".[dev]"
+
 # `.[dev]` includes `.[teach]` (nbgrader), so `make test` runs the nbgrader round trip too.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install $(OFFLINE) --upgrade pip
+	$(BIN)/python -m pip install $(OFFLINE) -e ".[dev]"
 	touch $(STAMP)
 
 clean-data:

@@ -37,6 +37,9 @@ def _data(args: argparse.Namespace) -> int:
             print(f"{'ok ' if problem is None else 'BAD'} {file}{'' if problem is None else ': ' + problem}")
         return 0 if all(p is None for p in report.values()) else 1
     if args.action == "export":
+        if args.format is not None and args.format not in formats.FORMATS:
+            print(f"--format must be one of {', '.join(formats.FORMATS)}; got {args.format!r}", file=sys.stderr)
+            return 2
         dataset = data.load(args.name, args.split, root=args.root, size=args.size, seed=args.seed)
         out = formats.export(dataset, Path(args.out) / args.split, args.format)
         print(f"wrote {len(dataset)} samples to {out}")
@@ -118,7 +121,8 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--size", type=int, default=None, help="image side in pixels (default: the dataset's)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--split", default="train", choices=["train", "val", "test"], help="for export")
-    d.add_argument("--format", default=None, choices=["imagefolder", "coco", "voc"], help="for export")
+    # checked against cvlearn.formats.FORMATS when exporting: importing it here would load torch for --help
+    d.add_argument("--format", default=None, help="for export: imagefolder, coco, voc, coco-keypoints or coco-panoptic")
     d.add_argument("--out", default="export", help="export folder (default: export)")
     d.add_argument("--keep-archives", action="store_true", help="for download: keep the archives after unpacking")
     d.set_defaults(func=_data)

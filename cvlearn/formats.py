@@ -7,6 +7,11 @@
 * VOC-style palette PNGs (semantic, instances): ``split/images/``,
   ``split/SegmentationClass/`` (class index per pixel, the dataset's palette) and
   ``split/SegmentationObject/`` (instance index per pixel), read by ``PIL.Image.open``.
+* COCO keypoints (pose): ``split/images/`` and ``split/person_keypoints.json``: COCO JSON whose
+  categories carry ``keypoints`` (names) and ``skeleton`` (1-based pairs) and whose annotations
+  carry ``keypoints`` ([x1, y1, v1, ...], pixels) and ``num_keypoints`` (joints with v > 0).
+* COCO panoptic: ``split/images/``, ``split/panoptic/<index>.png`` (segment id per pixel as
+  R + 256 G + 256² B, 0 = void) and ``split/panoptic.json`` (``segments_info`` per image).
 
 Images are PNG, not JPEG, so what is read back equals what was rendered, byte for byte.
 """
@@ -24,7 +29,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from tqdm.auto import tqdm
 
-FORMATS = ("imagefolder", "coco", "voc")
+FORMATS = ("imagefolder", "coco", "voc", "coco-keypoints", "coco-panoptic")
 
 
 def _hwc(image: torch.Tensor) -> np.ndarray:
@@ -125,10 +130,120 @@ def export_voc(dataset: Any, out: Path, progress: bool = True) -> None:
     (out / "ids.txt").write_text("\n".join(names) + "\n")
 
 
+def coco_keypoint_ground_truth(
+    targets: Iterable[dict],
+    categories: Sequence[str],
+    size: tuple[int, int],
+    keypoints: Sequence[str],
+    skeleton: Sequence,
+) -> dict:
+    """:func:`coco_ground_truth` plus COCO's keypoint fields, for targets with ``keypoints`` (N, K, 3).
+
+    Every category gets ``keypoints`` (names) and ``skeleton`` (1-based pairs, COCO's JSON
+    convention); each annotation ``keypoints`` as a flat [x1, y1, v1, ...] list in pixels and
+    ``num_keypoints``, the joints labelled (v > 0). Objects without joints have zeros and 0.
+    """
+    targets = list(targets)
+    gt = coco_ground_truth(targets, categories, size)
+    joints = [k for t in targets for k in torch.as_tensor(t["keypoints"]).reshape(-1, len(keypoints), 3).tolist()]
+    for ann, kp in zip(gt["annotations"], joints):
+        ann["keypoints"] = [round(v, 2) for point in kp for v in point]
+        ann["num_keypoints"] = sum(v > 0 for _, _, v in kp)
+    for category in gt["categories"]:
+        category["keypoints"] = list(keypoints)
+        category["skeleton"] = [[a + 1, b + 1] for a, b in skeleton]
+    return gt
+
+
+def export_coco_keypoints(dataset: Any, out: Path, progress: bool = True) -> None:
+    """Write ``out/images/*.png`` and ``out/person_keypoints.json`` (COCO with keypoints and masks)."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    targets = []
+    for i in tqdm(range(len(dataset)), desc="coco-keypoints", disable=not progress, leave=False):
+        Image.fromarray(_hwc(dataset.images[i])).save(out / "images" / _file_name(i))
+        targets.append(dataset.target(i))
+    spec = dataset.spec
+    gt = coco_keypoint_ground_truth(targets, dataset.categories, (dataset.size,) * 2, spec.keypoints, spec.skeleton)
+    (out / "person_keypoints.json").write_text(json.dumps(gt))
+
+
+def rgb_from_id(ids: np.ndarray) -> np.ndarray:
+    """(H, W) segment ids to (H, W, 3) uint8, COCO panoptic's id = R + 256 G + 256² B."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return np.stack([ids % 256, ids // 256 % 256, ids // 256**2 % 256], axis=-1).astype(np.uint8)
+
+
+def id_from_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 to (H, W) int64 segment ids: the inverse of :func:`rgb_from_id`."""
+    rgb = np.asarray(rgb, dtype=np.int64)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 256**2 * rgb[..., 2]
+
+
+def panoptic_segments(panoptic: np.ndarray, thing_classes: Sequence[int], divisor: int = 1000) -> list[dict]:
+    """COCO ``segments_info`` of one (H, W) panoptic map of ids ``class * divisor + instance``.
+
+    Segment ids are the panoptic ids themselves; id 0 (background) is void and gets no segment.
+    ``bbox`` is XYWH around the segment's pixels, ``area`` its pixel count.
+    """
+    ids, areas = np.unique(panoptic, return_counts=True)
+    segments = []
+    for ident, area in zip(ids.tolist(), areas.tolist()):
+        if ident == 0:
+            continue
+        ys, xs = np.nonzero(panoptic == ident)
+        x0, y0 = int(xs.min()), int(ys.min())
+        category = ident // divisor
+        segments.append(
+            {
+                "id": ident,
+                "category_id": category,
+                "iscrowd": 0,
+                "area": area,
+                "bbox": [x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0],
+                "isthing": int(category in thing_classes),
+            }
+        )
+    return segments
+
+
+def export_coco_panoptic(dataset: Any, out: Path, progress: bool = True) -> None:
+    """Write ``out/images/*.png``, ``out/panoptic/*.png`` (ids as RGB) and ``out/panoptic.json``.
+
+    Categories are the semantic classes (id = index into ``semantic_classes``, 0 = void),
+    ``isthing`` 1 for object classes; each annotation names its PNG and its ``segments_info``.
+    """
+    for folder in ("images", "panoptic"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    classes = list(dataset.semantic_classes)
+    things = [classes.index(c) for c in dataset.classes]
+    categories = [
+        {"id": i, "name": name, "isthing": int(i in things), "color": [int(v) for v in dataset.palette[i]]}
+        for i, name in enumerate(classes)
+        if i > 0
+    ]
+    images, annotations = [], []
+    for i in tqdm(range(len(dataset)), desc="coco-panoptic", disable=not progress, leave=False):
+        target = dataset.target(i)
+        panoptic = target["panoptic"].numpy()
+        Image.fromarray(_hwc(dataset.images[i])).save(out / "images" / _file_name(i))
+        Image.fromarray(rgb_from_id(panoptic)).save(out / "panoptic" / _file_name(i))
+        images.append({"id": i, "width": dataset.size, "height": dataset.size, "file_name": _file_name(i)})
+        segments = panoptic_segments(panoptic, things)
+        annotations.append({"image_id": i, "file_name": _file_name(i), "segments_info": segments})
+    gt = {"images": images, "annotations": annotations, "categories": categories}
+    (out / "panoptic.json").write_text(json.dumps(gt))
+
+
 def export(dataset: Any, out: str | Path, fmt: str | None = None, progress: bool = True) -> Path:
     """Write a dataset split to ``out`` in ``fmt`` (default: the dataset's own format)."""
     fmt = dataset.spec.export_format if fmt is None else fmt
-    writers = {"imagefolder": export_imagefolder, "coco": export_coco, "voc": export_voc}
+    writers = {
+        "imagefolder": export_imagefolder,
+        "coco": export_coco,
+        "voc": export_voc,
+        "coco-keypoints": export_coco_keypoints,
+        "coco-panoptic": export_coco_panoptic,
+    }
     if fmt not in writers:
         raise ValueError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}")
     out = Path(out)

@@ -30,10 +30,10 @@ from PIL import Image, ImageDraw
 GENERATOR_VERSION = 3
 """Bumped whenever a change to this module changes what a seed draws (it keys the caches)."""
 
-STUFF_CLASSES = ("background", "sky", "grass", "road", "table")
+STUFF_CLASSES = ("background", "sky", "grass", "road", "table", "pavement", "building")
 """Amorphous regions: every pixel not covered by an object belongs to one of these."""
 
-THING_CLASSES = ("cat", "dog", "apple", "orange", "sheep", "pen")
+THING_CLASSES = ("cat", "dog", "apple", "orange", "sheep", "pen", "person", "car")
 """Countable objects: each gets a box, a label and an instance mask."""
 
 PALETTE: dict[str, tuple[int, int, int]] = {
@@ -48,6 +48,10 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "orange": (250, 170, 30),
     "sheep": (220, 220, 0),
     "pen": (0, 220, 220),
+    "pavement": (244, 35, 232),
+    "building": (70, 70, 70),
+    "person": (255, 90, 200),
+    "car": (0, 60, 100),
 }
 """One display colour per class (Cityscapes-like), used for semantic masks and legends."""
 
@@ -56,6 +60,10 @@ SUPERSAMPLE = 3
 
 _INSTANCE_BASE = 32  # ids below this in the high-resolution id layer are stuff, above are objects
 _STUFF_ID = {name: i + 1 for i, name in enumerate(STUFF_CLASSES)}  # stuff class -> id layer value
+_FAR_PART = 64  # object k's far-side limbs carry id _INSTANCE_BASE + _FAR_PART + k (see _draw_person)
+
+PANOPTIC_DIVISOR = 1000
+"""Panoptic ids are ``semantic * PANOPTIC_DIVISOR + instance`` (see :func:`panoptic_ids`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,6 +124,10 @@ class Rendered:
     boxes: np.ndarray
     label: int
     visible_fraction: np.ndarray
+    keypoints: np.ndarray | None = None
+    points: np.ndarray | None = None
+    """keypoints: (N, K, 3) float32 x, y in pixels, v in {0, 1, 2} (COCO), for datasets whose
+    spec names keypoints; points: (N, 2) float32 head points x, y in pixels (counting datasets)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,12 +171,14 @@ class _Canvas:
         self._draw.line(points, fill=(*colour, ident), width=w, joint="curve")
 
     def area(self, ident: int, around: Thing) -> int:
-        """High-resolution pixels showing ``ident`` near ``around`` (within one object size of its centre)."""
+        """High-resolution pixels showing ``ident`` (or its far-side parts, ``ident + _FAR_PART``)
+        near ``around`` (within one object size of its centre)."""
         cx, cy, r = around.x * self.side, around.y * self.side, around.scale * self.side
         x0, y0, x1, y1 = (int(min(max(v, 0), self.side)) for v in (cx - r, cy - r, cx + r + 1, cy + r + 1))
         if x1 <= x0 or y1 <= y0:
             return 0
-        return self.image.crop((x0, y0, x1, y1)).getchannel(3).histogram()[ident]
+        histogram = self.image.crop((x0, y0, x1, y1)).getchannel(3).histogram()
+        return histogram[ident] + histogram[ident + _FAR_PART]
 
     def downsample(self, size: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """The finished canvas at ``size``: what the camera sees, and what is where.
@@ -466,6 +480,8 @@ def _texture(stuff: np.ndarray, layout: dict, offsets: list[list[int]], size: in
         phase = (bank["xx"] * math.cos(a) + bank["yy"] * math.sin(a)) * layout["grain_freq"]
         tex += table * (layout["grain"] * np.sin(phase + 2.0 * _crop(bank["coarse"], offsets[3], size)))
     tex += sky * (0.25 * (bank["yy"] - 0.3))
+    if "windows" in layout:  # only streets have facades; other scenes skip the work
+        tex += _window_texture(stuff, layout, size)
     return tex, white[..., :3]
 
 
@@ -480,6 +496,8 @@ def render(scene: Scene) -> Rendered:
     Returns a :class:`Rendered` with the image (H, W, 3) uint8 and the masks, labels and
     boxes described there. Pure: the same scene always gives the same bytes.
     """
+    if "crowd" in scene.layout:
+        return _render_crowd(scene)
     spec = SPECS[scene.dataset]
     size, ss = scene.size, SUPERSAMPLE
     background = _STUFF_ID["background"]
@@ -496,7 +514,8 @@ def render(scene: Scene) -> Rendered:
 
     rgb, ids, counts = cv.downsample(size)
     n = len(scene.things)
-    visible_hi = np.array(counts[_INSTANCE_BASE : _INSTANCE_BASE + n])
+    far = _INSTANCE_BASE + _FAR_PART
+    visible_hi = np.array(counts[_INSTANCE_BASE : _INSTANCE_BASE + n]) + np.array(counts[far : far + n], dtype=int)
     # Nothing is drawn over the last layer, so all of it that was drawn is still in view.
     full_area = np.where(full_area < 0, visible_hi, full_area)
     visible_fraction = visible_hi / np.maximum(full_area, 1)
@@ -505,9 +524,10 @@ def render(scene: Scene) -> Rendered:
     # object ids an instance (and through it the object's class).
     to_instance = np.zeros(256, dtype=np.uint8)
     to_instance[_INSTANCE_BASE : _INSTANCE_BASE + n] = np.arange(1, n + 1)
+    to_instance[far : far + n] = np.arange(1, n + 1)
     to_semantic = _stuff_to_semantic(spec.semantic_classes).copy()
     for k, t in enumerate(scene.things):
-        to_semantic[_INSTANCE_BASE + k] = spec.semantic_classes.index(t.kind)
+        to_semantic[_INSTANCE_BASE + k] = to_semantic[far + k] = spec.semantic_classes.index(t.kind)
     instances, semantic, stuff = to_instance[ids], to_semantic[ids], _ID_TO_STUFF[ids]
 
     tex, noise = _texture(stuff, scene.layout, scene.texture_offsets, size)
@@ -525,6 +545,7 @@ def render(scene: Scene) -> Rendered:
         boxes=boxes,
         label=_main_label(spec, scene, instances),
         visible_fraction=visible_fraction,
+        keypoints=_keypoints(cv, scene, len(spec.keypoints)) if spec.keypoints else None,
     )
 
 
@@ -1006,6 +1027,505 @@ def _too_close(a: Thing, b: Thing) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# The street: articulated people with keypoints, and cars
+# --------------------------------------------------------------------------------------------
+
+PERSON_KEYPOINTS = (
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+"""A person's joints, in this order (COCO's keypoints without eyes and ears; "head" is the centre of the head)."""
+
+PERSON_SKELETON = (
+    (0, 1),
+    (0, 2),
+    (1, 2),
+    (1, 3),
+    (3, 5),
+    (2, 4),
+    (4, 6),
+    (1, 7),
+    (2, 8),
+    (7, 8),
+    (7, 9),
+    (9, 11),
+    (8, 10),
+    (10, 12),
+)
+"""The bones: 0-based index pairs into :data:`PERSON_KEYPOINTS` (COCO's JSON is 1-based)."""
+
+_SIDE_JOINTS = {"left": (1, 3, 5, 7, 9, 11), "right": (2, 4, 6, 8, 10, 12)}
+_ARM_LENGTHS, _LEG_LENGTHS = (0.17, 0.15), (0.235, 0.235)
+
+
+def _limb(
+    start: tuple[float, float], angles: Sequence[float], lengths: tuple[float, float]
+) -> list[tuple[float, float]]:
+    """A two-segment limb from ``start``: angles in degrees from straight down, positive towards +x."""
+    points = [start]
+    for angle, length in zip(angles, lengths):
+        x, y = points[-1]
+        a = math.radians(angle)
+        points.append((x + length * math.sin(a), y + length * math.cos(a)))
+    return points
+
+
+def _person_joints(t: Thing) -> list[tuple[float, float]]:
+    """The 13 joints of :data:`PERSON_KEYPOINTS` in the person's local units (height 1, origin
+    between the feet, y down). Seen from the front, the person's left is on the image's right."""
+    st = t.style
+    if "joints" in st:  # computed once by the sampler, read by the drawing and the keypoints
+        return st["joints"]
+    sign = {"front": 1.0, "back": -1.0, "side": 0.0}[st["view"]]  # where the person's left side is
+    sw, hw = st["shoulders"] * sign, 0.06 * sign
+    if st["view"] == "side":
+        sw = hw = 0.012 * st["facing"] * (1 if st["far"] == "right" else -1)
+    shoulders, hips = [(sw, -0.8), (-sw, -0.8)], [(hw, -0.5), (-hw, -0.5)]
+    arms = [_limb(s, a, _ARM_LENGTHS) for s, a in zip(shoulders, st["arms"])]
+    legs = [_limb(h, a, _LEG_LENGTHS) for h, a in zip(hips, st["legs"])]
+    head = (0.012 * st["facing"], -0.91)
+    return [head, *shoulders, arms[0][1], arms[1][1], arms[0][2], arms[1][2], *hips] + [
+        legs[0][1],
+        legs[1][1],
+        legs[0][2],
+        legs[1][2],
+    ]
+
+
+def _far_joints(t: Thing) -> tuple[int, ...]:
+    """Indices of the joints on the side turned away from the camera (side views only)."""
+    return _SIDE_JOINTS[t.style["far"]] if t.style["view"] == "side" else ()
+
+
+def _draw_person(cv: _Canvas, t: Thing, ident: int) -> None:
+    """Legs, torso, head and arms over a skeleton; in side views the far arm and leg are drawn
+    first, darker and with the id ``ident + _FAR_PART``, so a joint the body hides is known."""
+    st = t.style
+    pose = _Pose(t, cv.side)
+    j = _person_joints(t)
+    skin, shirt, trousers, shoes = st["skin"], t.colour, st["trousers"], st["shoes"]
+    facing = st["facing"]
+
+    def leg(side: str, colour: tuple[int, int, int], i: int) -> None:
+        hip, knee, ankle = (j[k] for k in _SIDE_JOINTS[side][3:])
+        cv.line(pose([hip, knee, ankle]), st["leg_width"] * pose.unit, colour, i)
+        toe = 0.03 * facing if st["view"] == "side" else 0.0
+        cv.polygon(pose.ellipse(ankle[0] + toe, ankle[1] + 0.01, 0.03 + abs(toe), 0.025), shoes, i)
+
+    def arm(side: str, colour: tuple[int, int, int], i: int) -> None:
+        shoulder, elbow, wrist = (j[k] for k in _SIDE_JOINTS[side][:3])
+        cv.line(pose([shoulder, elbow, wrist]), st["arm_width"] * pose.unit, colour, i)
+        cv.disc(pose.point(*wrist), 0.032 * pose.unit, skin, i)
+
+    near: tuple[str, ...] = ("left", "right")
+    if st["view"] == "side":
+        far = st["far"]
+        near = ("right",) if far == "left" else ("left",)
+        leg(far, _shade(trousers, 0.75), ident + _FAR_PART)
+        arm(far, _shade(shirt, 0.75), ident + _FAR_PART)
+    for side in near:
+        leg(side, trousers, ident)
+    w = st["shoulders"] + 0.025 if st["view"] != "side" else 0.07
+    torso = [(-w, -0.825), (-0.03, -0.85), (0.03, -0.85), (w, -0.825), (w * 0.75, -0.46), (-w * 0.75, -0.46)]
+    cv.polygon(pose(torso), shirt, ident)
+    hx, hy = j[0]
+    cv.disc(pose.point(hx, hy), st["head"] * pose.unit, skin, ident)
+    hair = st["hair"]
+    if st["view"] == "back":
+        cv.disc(pose.point(hx, hy), st["head"] * 1.03 * pose.unit, hair, ident)
+    else:
+        back = -0.02 * facing if st["view"] == "side" else 0.0
+        cv.polygon(pose.ellipse(hx + back, hy - 0.025, st["head"] * 1.02, st["head"] * 0.7), hair, ident)
+    for side in near:
+        arm(side, shirt, ident)
+
+
+def _draw_car(cv: _Canvas, t: Thing, ident: int) -> None:
+    """A side view: body, cabin with two windows, wheels with hubs, head and tail lights.
+    Local units: the car's length; origin under its middle at the ground; faces +x (``flip``: -x)."""
+    pose = _Pose(t, cv.side)
+    body = t.colour
+    cv.polygon(
+        pose([(-0.5, -0.1), (-0.5, -0.27), (-0.32, -0.31), (0.35, -0.31), (0.5, -0.24), (0.5, -0.1)]), body, ident
+    )
+    cv.polygon(pose([(-0.3, -0.3), (-0.17, -0.48), (0.15, -0.48), (0.3, -0.3)]), _shade(body, 0.9), ident)
+    glass = t.style["glass"]
+    cv.polygon(pose([(-0.26, -0.31), (-0.15, -0.45), (-0.02, -0.45), (-0.02, -0.31)]), glass, ident)
+    cv.polygon(pose([(0.02, -0.31), (0.02, -0.45), (0.13, -0.45), (0.25, -0.31)]), glass, ident)
+    cv.polygon(pose(_rect(0.46, -0.24, 0.5, -0.2)), (250, 235, 160), ident)
+    cv.polygon(pose(_rect(-0.5, -0.25, -0.47, -0.2)), (200, 30, 30), ident)
+    for x in (-0.3, 0.3):
+        cv.disc(pose.point(x, -0.1), 0.1 * pose.unit, (25, 25, 28), ident)
+        cv.disc(pose.point(x, -0.1), 0.045 * pose.unit, (150, 150, 155), ident)
+
+
+_DRAW["person"] = _draw_person
+_DRAW["car"] = _draw_car
+
+
+def _keypoints(cv: _Canvas, scene: Scene, count: int) -> np.ndarray:
+    """(N, K, 3) float32 keypoints of every object: x, y in output pixels and COCO's visibility.
+
+    v = 2 where the joint's pixel shows its own person, 1 where another object (or, for a far-side
+    joint, the person's own body) covers it, 0 (and x = y = 0) outside the picture; objects without
+    joints (cars) get all-zero rows. Read from the finished high-resolution id layer.
+    """
+    out = np.zeros((len(scene.things), count, 3), dtype=np.float32)
+    ids = np.asarray(cv.image.getchannel(3))
+    background = _STUFF_ID["background"]
+    for k, t in enumerate(scene.things):
+        if t.kind != "person":
+            continue
+        pose, own, far = _Pose(t, cv.side), _INSTANCE_BASE + k, _INSTANCE_BASE + _FAR_PART + k
+        far_joints = _far_joints(t)
+        for j, (lx, ly) in enumerate(_person_joints(t)):
+            x, y = pose.point(lx, ly)
+            if not (0 <= x < cv.side and 0 <= y < cv.side):
+                continue
+            shown = int(ids[int(y), int(x)])
+            # a joint on a stuff pixel sits on its limb's anti-aliased edge: nothing covers it
+            hidden = shown == background or (shown >= _INSTANCE_BASE and shown != (far if j in far_joints else own))
+            if j in far_joints and shown == far:
+                hidden = False
+            out[k, j] = (x / SUPERSAMPLE, y / SUPERSAMPLE, 1 if hidden else 2)
+    return out
+
+
+SKINS = [(255, 220, 190), (235, 190, 150), (200, 150, 110), (150, 100, 70), (100, 65, 45)]
+HAIRS = [(30, 25, 20), (80, 50, 30), (150, 110, 60), (220, 200, 140), (120, 120, 120), (160, 60, 30)]
+TROUSERS = [(40, 50, 90), (30, 30, 35), (110, 100, 80), (70, 70, 75), (150, 140, 120), (60, 80, 60)]
+BUILDINGS = [(180, 120, 90), (200, 190, 170), (150, 150, 160), (210, 180, 130), (120, 90, 80), (170, 180, 175)]
+CARS = [(200, 30, 30), (30, 60, 160), (230, 230, 230), (30, 30, 30), (150, 150, 155), (230, 190, 40), (40, 120, 70)]
+
+
+def _person_pose(rng: np.random.Generator, view: str, facing: int) -> dict:
+    """Arm and leg angles (degrees from straight down, + towards image +x), left limb first."""
+    u = rng.uniform
+    action = ("stand", "walk", "walk", "raise")[int(rng.integers(4))]
+    if view != "side":
+        s = 1.0 if view == "front" else -1.0  # the person's left limbs splay towards +x
+        arms = [[s * u(4, 12), 0.0], [-s * u(4, 12), 0.0]]
+        for i, side in enumerate((s, -s)):
+            arms[i][1] = arms[i][0] + side * u(-5, 25 if action == "walk" else 10)
+        legs = [[s * u(1, 7)] * 2, [-s * u(1, 7)] * 2]
+        if action == "raise":
+            for i in [int(rng.integers(2))] if rng.random() < 0.6 else [0, 1]:
+                side = s if i == 0 else -s
+                arms[i][0] = side * u(100, 165)
+                arms[i][1] = arms[i][0] + side * u(-10, 30)
+        return {"arms": arms, "legs": legs, "action": action}
+    d = float(facing)
+    swing = u(-1, 1) * u(18, 32) if action == "walk" else u(-4, 4)
+    near, far = (1, 0) if facing == 1 else (0, 1)  # facing right, the right side is nearer
+    leg_angles = {near: d * swing, far: -d * swing}
+    arm_angles = {near: -0.8 * d * swing, far: 0.8 * d * swing}
+    legs, arms = [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]
+    for i in (0, 1):
+        back = d * leg_angles[i] < 0  # the trailing leg bends at the knee
+        legs[i] = [leg_angles[i], leg_angles[i] - d * (u(10, 35) if back and action == "walk" else u(0, 5))]
+        arms[i] = [arm_angles[i], arm_angles[i] + d * u(5, 35)]
+    if action == "raise":
+        i = near if rng.random() < 0.5 else far
+        arms[i] = [d * u(80, 165), 0.0]
+        arms[i][1] = arms[i][0] + d * u(-10, 25)
+    return {"arms": arms, "legs": legs, "action": action}
+
+
+def _person(rng: np.random.Generator, x: float, y: float, height: float) -> Thing:
+    """A person standing with feet at (x, y), ``height`` tall (fractions of the image)."""
+    view = ("front", "back", "side", "side")[int(rng.integers(4))]
+    facing = 1 if rng.random() < 0.5 else -1
+    style = {
+        "view": view,
+        "facing": facing if view == "side" else 0,
+        "far": ("left" if facing == 1 else "right") if view == "side" else "",
+        **_person_pose(rng, view, facing),
+        "shoulders": float(rng.uniform(0.09, 0.115)),
+        "head": float(rng.uniform(0.06, 0.072)),
+        "arm_width": float(rng.uniform(0.05, 0.065)),
+        "leg_width": float(rng.uniform(0.065, 0.085)),
+        "skin": _jitter(rng, _pick(rng, SKINS), 8),
+        "hair": _jitter(rng, _pick(rng, HAIRS), 8),
+        "trousers": _jitter(rng, _pick(rng, TROUSERS), 10),
+        "shoes": _jitter(rng, (40, 35, 30), 10),
+    }
+    shirt = _jitter(rng, _pick(rng, BRIGHT + [(240, 240, 235), (60, 60, 70)]), 15)
+    person = Thing("person", x, y, height, colour=shirt, style=style)
+    style["joints"] = _person_joints(person)
+    return person
+
+
+def _street_layout(rng: np.random.Generator) -> tuple[dict, float, float, float]:
+    """Sky, a row of buildings, the pavement and the road; returns the layout and the heights
+    (fractions of the image) where the buildings stand, where the kerb is, and the horizon."""
+    kerb = float(rng.uniform(0.62, 0.74))
+    base = kerb - float(rng.uniform(0.13, 0.2))
+    horizon = base - float(rng.uniform(0.14, 0.2))
+    regions: list = [("sky", _jitter(rng, (140, 185, 230)), _WHOLE_IMAGE)]
+    edges = np.sort(rng.uniform(0.1, 0.9, int(rng.integers(1, 4))))
+    for x0, x1 in zip([-0.01, *edges], [*edges, 1.01]):
+        top = float(rng.uniform(0.0, base - 0.2))
+        regions.append(
+            ("building", _jitter(rng, _pick(rng, BUILDINGS), 12), [(x0, top), (x1, top), (x1, base), (x0, base)])
+        )
+        door = float(rng.uniform(x0 + 0.02, max(x0 + 0.03, x1 - 0.1)))
+        regions.append(
+            (
+                "building",
+                (60, 45, 40),
+                [(door, base - 0.09), (door + 0.06, base - 0.09), (door + 0.06, base), (door, base)],
+            )
+        )
+    paving = _jitter(rng, (175, 170, 160), 10)
+    regions.append(("pavement", paving, [(0, base), (1, base), (1, kerb), (0, kerb)]))
+    regions.append(("pavement", _shade(paving, 1.25), [(0, kerb - 0.015), (1, kerb - 0.015), (1, kerb), (0, kerb)]))
+    regions.append(("road", _jitter(rng, (85, 85, 90), 8), [(0, kerb), (1, kerb), (1, 1), (0, 1)]))
+    lane = kerb + 0.6 * (1 - kerb)
+    for x in np.arange(rng.uniform(-0.1, 0.1), 1, 0.25):
+        regions.append(
+            ("road", (235, 235, 225), [(x, lane), (x + 0.13, lane), (x + 0.13, lane + 0.012), (x, lane + 0.012)])
+        )
+    windows = {
+        "freq": (float(rng.uniform(7, 12)), float(rng.uniform(6, 10))),
+        "phase": (float(rng.uniform(0, 1)), float(rng.uniform(0, 1))),
+        "base": base,
+    }
+    return {"regions": regions, "windows": windows, **_photo(rng)}, base, kerb, horizon
+
+
+def sample_street(rng: np.random.Generator, size: int) -> Scene:
+    """One to five people (walking, standing, arms raised; front, back and side views, some in
+    groups) on the pavement or crossing, zero to two cars, lamp posts and bins; people overlap
+    one another and the cars. Sizes follow the perspective of a camera at eye height."""
+    layout, base, kerb, horizon = _street_layout(rng)
+    things: list[Thing] = []
+    for _ in range(int(rng.integers(0, 3))):
+        y = float(rng.uniform(kerb + 0.07, min(1.0, kerb + 0.2)))
+        length = 1.1 * (y - horizon)
+        # at most a fifth of a car out of view, and never parked right in front of another car
+        x, _ = _place(rng, things, length, (0.3 * length, 1 - 0.3 * length), (y, y), radius=0.9)
+        car = Thing("car", x, y, length, flip=bool(rng.random() < 0.5))
+        car.colour = _jitter(rng, _pick(rng, CARS), 12)
+        car.style = {"glass": _jitter(rng, (150, 180, 200), 10)}
+        things.append(car)
+    people: list[Thing] = []
+    for _ in range(int(rng.integers(1, 6))):
+        y = float(rng.uniform(base + 0.04, kerb + 0.01) if rng.random() < 0.75 else rng.uniform(kerb + 0.05, 0.97))
+        if people and rng.random() < 0.4:  # walk beside (and partly behind) someone
+            x = people[-1].x + float(rng.choice([-1, 1]) * rng.uniform(0.05, 0.12))
+        else:
+            for _attempt in range(8):  # cars may hide a person's legs, not all of them
+                x = float(rng.uniform(0.06, 0.94))
+                if not any(c.y > y and abs(c.x - x) < 0.3 * c.scale for c in things):
+                    break
+        people.append(_person(rng, x, y, (y - horizon) * float(rng.uniform(0.85, 1.0))))
+    things = sorted(things + people, key=lambda t: t.y)
+    distractors = []
+    for _ in range(int(rng.integers(1, 3))):
+        y = float(rng.uniform(base + 0.02, kerb))
+        if rng.random() < 0.6:  # a lamp post, its foot on the pavement
+            height = 0.9 * (y - horizon) * 1.8
+            half = (0.018 / height, 0.5)
+            colour = _jitter(rng, (60, 65, 70), 8)
+        else:  # a bin
+            height = 0.35 * (y - horizon)
+            half = (0.25, 0.5)
+            colour = _jitter(rng, _pick(rng, [(40, 90, 50), (70, 70, 75), (150, 120, 40)]), 8)
+        over = bool(rng.random() < 0.5)
+        box = Thing("box", float(rng.uniform(0.03, 0.97)), y - height / 2, height, colour=colour)
+        box.style = {"half": half, "over": over}
+        distractors.append(box)
+    return Scene("toy-street", size, layout, things, distractors, _texture_offsets(rng, size))
+
+
+def panoptic_ids(semantic: np.ndarray, instances: np.ndarray) -> np.ndarray:
+    """(H, W) int64 panoptic ids: ``semantic * PANOPTIC_DIVISOR + instance``.
+
+    Stuff pixels get ``class * 1000`` (instance 0), object pixels ``class * 1000 + k`` for
+    instance k (1-based); the class is the index into ``semantic_classes``, so 0 is background,
+    which COCO panoptic calls void (unlabelled).
+    """
+    return semantic.astype(np.int64) * PANOPTIC_DIVISOR + instances.astype(np.int64)
+
+
+def _window_texture(stuff: np.ndarray, layout: dict, size: int) -> np.ndarray:
+    """(H, W) brightness change of building facades: a grid of dark windows above the doors."""
+    w = layout["windows"]
+    (fx, fy), (px, py) = w["freq"], w["phase"]
+    along = (np.arange(size, dtype=np.float32) + 0.5) / size
+    columns = (along * fx + px) % 1 < 0.45
+    rows = ((along * fy + py) % 1 < 0.5) & (along < w["base"] - 0.1)  # no windows beside the doors
+    return (stuff == STUFF_CLASSES.index("building")) * (np.outer(rows, columns) * np.float32(-0.45))
+
+
+# --------------------------------------------------------------------------------------------
+# The crowd: hundreds of people a few pixels each, drawn all at once with NumPy
+# --------------------------------------------------------------------------------------------
+
+CROWD_SUPERSAMPLE = 2
+"""The crowd is drawn at twice the output side (its people are a few pixels, drawn as arrays)."""
+
+_HEAD_UP, _HEAD_R, _BODY_UP, _BODY_RX = 0.86, 0.12, 0.42, 0.18
+"""A crowd person, in units of their height above the feet: head centre and radius, body
+ellipse centre (its half-height is the same 0.42) and half-width."""
+
+
+def sample_crowd(rng: np.random.Generator, size: int) -> Scene:
+    """20 to 300 people on a plaza seen from above at an angle, in loose groups; benches and
+    planters; sometimes a row of buildings at the far edge. The people are arrays in
+    ``layout["crowd"]`` (``scene.things`` stays empty): x and y of the feet and height, as
+    fractions of the image, shirt and hair colours (N, 3), whether the face shows."""
+    n = int(rng.integers(20, 301))
+    top = float(rng.uniform(0.05, 0.2)) if rng.random() < 0.5 else 0.0
+    horizon = -float(rng.uniform(0.25, 0.6))
+    k = float(rng.uniform(0.09, 0.12))  # height per unit of distance below the horizon
+    regions: list = [("pavement", _jitter(rng, (170, 165, 150), 12), _WHOLE_IMAGE)]
+    if top:
+        regions.append(("building", _jitter(rng, _pick(rng, BUILDINGS), 12), [(0, 0), (1, 0), (1, top), (0, top)]))
+    centres = rng.uniform(0.1, 0.9, (int(rng.integers(1, 6)), 2))
+    group = rng.integers(len(centres), size=n)
+    spread = rng.uniform(0.04, 0.15, len(centres))[group, None]
+    heads = np.where(rng.random((n, 1)) < 0.6, centres[group] + rng.normal(0, 1, (n, 2)) * spread, rng.random((n, 2)))
+    heads = 1 - np.abs(1 - np.abs(heads))  # reflect strays back into the picture
+    heads[:, 1] = top + heads[:, 1] * (1 - top)
+    heads = np.clip(heads, 0.0, 0.999)
+    scale = k * rng.uniform(0.9, 1.1, n)
+    # head y = feet y - UP * scale * (feet y - horizon), solved for the feet
+    feet_y = (heads[:, 1] - _HEAD_UP * scale * horizon) / (1 - _HEAD_UP * scale)
+    order = np.argsort(feet_y, kind="stable")  # far (higher up) first: the near ones hide them
+    crowd = {
+        "x": heads[order, 0],
+        "y": feet_y[order],
+        "h": (scale * (feet_y - horizon))[order],
+        "shirt": rng.choice(np.array(BRIGHT + TROUSERS + [(235, 235, 230)]), n)[order] * rng.uniform(0.8, 1.1, (n, 1)),
+        "hair": np.array(HAIRS)[rng.integers(len(HAIRS), size=n)][order],
+        "face": (rng.random(n) < 0.5)[order],
+    }
+    distractors = []
+    for _ in range(int(rng.integers(1, 4))):
+        y = float(rng.uniform(max(top, 0.1), 0.95))
+        width = 0.12 * (y - horizon) * float(rng.uniform(0.6, 1.2))
+        colour = _jitter(rng, _pick(rng, [(120, 85, 55), (80, 120, 60), (150, 150, 150)]), 10)
+        box = Thing("box", float(rng.uniform(0.05, 0.95)), y, width, colour=colour)
+        box.style = {"half": (0.5, 0.25), "over": False}
+        distractors.append(box)
+    layout = {"regions": regions, "crowd": crowd, "horizon": horizon, **_photo(rng)}
+    return Scene("toy-crowd", size, layout, [], distractors, _texture_offsets(rng, size))
+
+
+def _crowd_sprites(crowd: dict, side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every covered high-resolution pixel of every person, at once.
+
+    Each person gets the same window of pixels beside their feet; returns, for each covered
+    (person, pixel) pair: the flat pixel index, the person and whether it is the head.
+    """
+    fx, fy, h = crowd["x"] * side, crowd["y"] * side, crowd["h"] * side
+    tall = int(np.ceil(h.max())) + 2
+    wide = int(np.ceil(2 * _BODY_RX * h.max())) + 3
+    ox, oy = np.floor(fx - wide / 2).astype(int), np.floor(fy - tall + 1).astype(int)
+    px = ox[:, None, None] + np.arange(wide)[None, None, :]  # (N, 1, W)
+    py = oy[:, None, None] + np.arange(tall)[None, :, None]  # (N, T, 1)
+    dx = px + 0.5 - fx[:, None, None]
+    dy = py + 0.5 - fy[:, None, None]
+    hh = h[:, None, None]
+    head = dx**2 + (dy + _HEAD_UP * hh) ** 2 <= (_HEAD_R * hh) ** 2
+    body = (dx / (_BODY_RX * hh)) ** 2 + ((dy + _BODY_UP * hh) / (_BODY_UP * hh)) ** 2 <= 1
+    inside = (px >= 0) & (px < side) & (py >= 0) & (py < side)
+    person, row, col = np.nonzero((head | body) & inside)
+    flat = (oy[person] + row) * side + ox[person] + col
+    return flat, person, head[person, row, col]
+
+
+def _render_crowd(scene: Scene) -> Rendered:
+    """Draw a crowd scene: the plaza with :class:`_Canvas`, then every person at once.
+
+    Each covered pixel keeps the nearest person (the largest depth rank, found with
+    ``np.maximum.at``); instances are uint16, since a crowd can hold more than 255 people.
+    """
+    spec, size, ss = SPECS[scene.dataset], scene.size, CROWD_SUPERSAMPLE
+    side, crowd, background = size * ss, scene.layout["crowd"], _STUFF_ID["background"]
+    cv = _Canvas(side, (0, 0, 0), background)
+    _draw_layout(cv, scene.layout, _STUFF_ID)
+    for d in scene.distractors:
+        _DRAW[d.kind](cv, d, background)
+    canvas = np.asarray(cv.image)
+    n = len(crowd["x"])
+    flat, person, head = _crowd_sprites(crowd, side)
+    nearest = np.full(side * side, -1, dtype=np.int64)
+    np.maximum.at(nearest, flat, 2 * person + head)  # the head is in front of its own body
+    covered = np.flatnonzero(nearest >= 0)
+    who, is_head = nearest[covered] >> 1, (nearest[covered] & 1).astype(bool)
+    rows = covered // side + 0.5
+    h = crowd["h"][who] * side
+    height = (crowd["y"][who] * side - rows) / h  # 0 at the feet, 1 at the top of the head
+    shade = (0.7 + 0.45 * height)[:, None]  # lit from above
+    face = is_head & crowd["face"][who] & (rows > crowd["y"][who] * side - _HEAD_UP * h)
+    colour = np.where(is_head[:, None], crowd["hair"][who], crowd["shirt"][who] * shade)
+    colour = np.where(face[:, None], np.array([[215, 170, 135]]), colour)
+    hi_rgb = canvas[..., :3].reshape(-1, 3).copy()
+    hi_rgb[covered] = np.clip(colour, 0, 255)
+    rgb = np.asarray(Image.fromarray(hi_rgb.reshape(side, side, 3)).reduce(ss), dtype=np.float32)
+
+    centre = nearest.reshape(side, side)[ss // 2 :: ss, ss // 2 :: ss]
+    instances = np.where(centre >= 0, (centre >> 1) + 1, 0).astype(np.uint16)
+    stuff_ids = canvas[ss // 2 :: ss, ss // 2 :: ss, 3]
+    semantic = _stuff_to_semantic(spec.semantic_classes)[stuff_ids]
+    semantic = np.where(centre >= 0, spec.semantic_classes.index("person"), semantic).astype(np.uint8)
+    stuff = np.where(centre >= 0, -1, _ID_TO_STUFF[stuff_ids])
+    tex, noise = _texture(stuff, scene.layout, scene.texture_offsets, size)
+    tex += (stuff == STUFF_CLASSES.index("pavement")) * _paving(scene.layout["horizon"], size)
+    rgb = rgb * (tex * scene.layout["contrast"])[..., None] + scene.layout["brightness"]
+    image = np.clip(rgb + noise * scene.layout["noise"] + 0.5, 0, 255).astype(np.uint8)
+
+    visible = np.bincount(who, minlength=n) / np.maximum(np.bincount(person, minlength=n), 1)
+    points = np.stack([crowd["x"], crowd["y"] - _HEAD_UP * crowd["h"]], axis=1) * size
+    return Rendered(
+        image=image,
+        instances=instances,
+        semantic=semantic,
+        labels=np.ones(n, dtype=np.int64),
+        boxes=_boxes_of_many(instances, n),
+        label=0,
+        visible_fraction=visible,
+        points=points.astype(np.float32),
+    )
+
+
+def _paving(horizon: float, size: int) -> np.ndarray:
+    """(H, W) darker joints between paving slabs, in perspective: slabs shrink towards the horizon."""
+    bank = _noise_bank(size)
+    depth = 1.0 / (bank["yy"] + 0.5 / size - horizon)  # distance along the ground
+    across = (bank["xx"] - 0.5) * depth
+    joints = ((depth * 2.0) % 1 < 0.12) | ((across * 2.0) % 1 < 0.12 * depth / depth.max() + 0.06)
+    return joints * -0.08
+
+
+def _boxes_of_many(instances: np.ndarray, count: int) -> np.ndarray:
+    """:func:`boxes_from_instances` for many instances: one pass over the pixels, not one per id."""
+    ys, xs = np.nonzero(instances)
+    ids = instances[ys, xs].astype(np.int64) - 1
+    boxes = np.zeros((count, 4), dtype=np.int64)
+    boxes[:, :2] = instances.shape[1] + 1
+    np.minimum.at(boxes[:, 0], ids, xs)
+    np.minimum.at(boxes[:, 1], ids, ys)
+    np.maximum.at(boxes[:, 2], ids, xs + 1)
+    np.maximum.at(boxes[:, 3], ids, ys + 1)
+    boxes[boxes[:, 2] == 0] = 0  # absent ids get zeros, as in boxes_from_instances
+    return boxes.astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
 # Datasets: which scenes each draws, its classes and default sizes
 # --------------------------------------------------------------------------------------------
 
@@ -1054,7 +1574,11 @@ class ToySpec(DatasetSpec):
     and the default number of samples of each split (``splits``).
 
     sampler: ``(rng, size) -> Scene``; a scene with an object less than ``min_visible`` in
-    view is drawn again (see :func:`generate`).
+    view, or fewer than ``min_pixels`` pixels, is drawn again (see :func:`generate`).
+    keypoints: the names of the joints each object of the first class carries (``target["keypoints"]``
+    is (N, K, 3), K = len(keypoints)); skeleton: 0-based index pairs into ``keypoints``, the bones.
+    extras: the target keys this dataset adds to the common ones: "keypoints", "panoptic",
+    "points" and "count".
     """
 
     kind: ClassVar[str] = "toy"
@@ -1063,6 +1587,10 @@ class ToySpec(DatasetSpec):
     splits: dict[str, int]
     sampler: Callable[[np.random.Generator, int], Scene]
     min_visible: float = 0.5
+    min_pixels: int = 8
+    keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()
+    extras: tuple[str, ...] = ()
 
     def colours(self) -> Sequence[tuple[int, int, int]]:
         return [PALETTE[c] for c in self.semantic_classes]
@@ -1113,6 +1641,35 @@ SPECS: dict[str, ToySpec] = {
             sampler=sample_pens,
             min_visible=0.4,
         ),
+        ToySpec(
+            "toy-street",
+            "a street (sky, buildings, pavement, road) with walking, standing and waving people and "
+            "parked or passing cars, overlapping; people carry 13 keypoints",
+            ("person", "car"),
+            ("background", "sky", "road", "pavement", "building", "person", "car"),
+            "coco-keypoints",
+            size=128,
+            splits={"train": 2000, "val": 300, "test": 500},
+            sampler=sample_street,
+            min_visible=0.3,
+            keypoints=PERSON_KEYPOINTS,
+            skeleton=PERSON_SKELETON,
+            extras=("keypoints", "panoptic"),
+        ),
+        ToySpec(
+            "toy-crowd",
+            "20 to 300 people on a plaza seen from above at an angle, a few pixels each, hiding each "
+            "other and shrinking with distance; head points and counts",
+            ("person",),
+            ("background", "pavement", "building", "person"),
+            "coco",
+            size=128,
+            splits={"train": 1000, "val": 200, "test": 300},
+            sampler=sample_crowd,
+            min_visible=0.0,
+            min_pixels=0,
+            extras=("points", "count"),
+        ),
     ]
 }
 """The toy datasets, by name: what :func:`generate` can draw. ``cvlearn.data.registry`` lists
@@ -1140,7 +1697,7 @@ def generate(name: str, split: str, index: int, seed: int = 0, size: int | None 
     for _ in range(_MAX_TRIES):
         scene = spec.sampler(rng, size)
         out = render(scene)
-        areas = np.bincount(out.instances.ravel(), minlength=len(scene.things) + 1)[1:]
-        if len(scene.things) and np.all(out.visible_fraction >= spec.min_visible) and np.all(areas >= 8):
+        areas = np.bincount(out.instances.ravel(), minlength=len(out.labels) + 1)[1:]
+        if len(out.labels) and np.all(out.visible_fraction >= spec.min_visible) and np.all(areas >= spec.min_pixels):
             return scene, out
     raise RuntimeError(f"could not draw a valid {name} scene in {_MAX_TRIES} tries (index {index})")

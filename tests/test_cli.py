@@ -1,5 +1,7 @@
 """cvlearn.cli: the dataset commands and their one-line errors."""
 
+import argparse
+
 from cvlearn import cli
 
 
@@ -35,3 +37,13 @@ def test_cli_reports_unknown_dataset_in_one_line(capsys):
 def test_cli_verify_without_cache_says_how_to_build(tmp_path, capsys):
     assert cli.main(["data", "verify", "toy-fruit", "--root", str(tmp_path)]) == 1
     assert "cvlearn data build toy-fruit" in capsys.readouterr().out
+
+
+def test_cli_export_formats_are_the_formats_module_s(tmp_path, capsys):
+    from cvlearn import formats
+
+    subcommands = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
+    data_help = " ".join(subcommands.choices["data"].format_help().split())
+    assert all(name in data_help for name in formats.FORMATS)
+    code = cli.main(["data", "export", "toy-pens", "--format", "png", "--root", str(tmp_path)])
+    assert code == 2 and "--format must be one of" in capsys.readouterr().err

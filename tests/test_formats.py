@@ -74,3 +74,36 @@ def test_coco_ground_truth_areas_count_mask_pixels():
     ann = gt["annotations"][0]
     assert ann["area"] == 6 and ann["bbox"] == [1.0, 2.0, 2.0, 3.0] and ann["image_id"] == 4
     assert json.dumps(gt)
+
+
+def test_coco_keypoint_export_reads_back_equal(small, tmp_path):
+    ds = small("toy-street", "val", n=6)
+    formats.export(ds, tmp_path, progress=False)
+    coco = COCO(str(tmp_path / "person_keypoints.json"))
+    person = coco.loadCats(coco.getCatIds(catNms=["person"]))[0]
+    assert person["keypoints"] == list(ds.spec.keypoints)
+    assert person["skeleton"] == [[a + 1, b + 1] for a, b in ds.spec.skeleton]
+    for i in range(len(ds)):
+        _, target = ds[i]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=i))
+        for ann, kp in zip(anns, target["keypoints"]):
+            assert np.allclose(np.reshape(ann["keypoints"], (-1, 3)), kp.numpy(), atol=0.01)
+            assert ann["num_keypoints"] == int((kp[:, 2] > 0).sum())
+
+
+def test_coco_panoptic_export_reads_back_equal(small, tmp_path):
+    ds = small("toy-street", "val", n=4)
+    formats.export(ds, tmp_path, fmt="coco-panoptic", progress=False)
+    gt = json.loads((tmp_path / "panoptic.json").read_text())
+    things = {c["id"] for c in gt["categories"] if c["isthing"]}
+    assert {ds.semantic_classes[i] for i in things} == set(ds.classes)
+    for ann in gt["annotations"]:
+        _, target = ds[ann["image_id"]]
+        ids = formats.id_from_rgb(np.asarray(Image.open(tmp_path / "panoptic" / ann["file_name"])))
+        pan = target["panoptic"].numpy()
+        assert np.array_equal(ids, pan)
+        assert {s["id"] for s in ann["segments_info"]} == set(np.unique(pan).tolist()) - {0}
+        for seg in ann["segments_info"]:
+            assert seg["area"] == int((ids == seg["id"]).sum())
+            assert seg["category_id"] == seg["id"] // 1000 and seg["isthing"] == (seg["category_id"] in things)
+        assert len([s for s in ann["segments_info"] if s["isthing"]]) == len(target["labels"])

@@ -1,3 +1,4 @@
+import hashlib
 import math
 
 import numpy as np
@@ -36,14 +37,17 @@ def test_render_is_a_pure_function_of_the_scene(name):
 def test_annotations_agree_with_each_other(name):
     spec = SPECS[name]
     for i in range(25):
-        scene, out = generate(name, "train", i)
-        n = len(scene.things)
+        _, out = generate(name, "train", i)
+        n = len(out.labels)
         assert out.image.shape == (spec.size, spec.size, 3) and out.image.dtype == np.uint8
         assert len(out.labels) == len(out.boxes) == n >= 1
         assert set(np.unique(out.instances)) <= set(range(n + 1))
         for k in range(1, n + 1):
             ys, xs = np.nonzero(out.instances == k)
-            assert len(xs) >= 8, "every object keeps visible pixels"
+            assert len(xs) >= spec.min_pixels, "every object keeps visible pixels"
+            if not len(xs):  # a crowd's person may be hidden whole: their head still counts
+                assert out.boxes[k - 1].tolist() == [0, 0, 0, 0]
+                continue
             assert out.boxes[k - 1].tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
             cls = spec.categories[out.labels[k - 1]]
             assert np.all(out.semantic[out.instances == k] == spec.semantic_classes.index(cls))
@@ -161,3 +165,137 @@ def test_an_object_nothing_covers_is_fully_visible():
             assert out.visible_fraction.tolist() == [1.0]
             checked += 1
     assert checked > 10
+
+
+# --------------------------------------------------------------------------------------------
+# toy-street and toy-crowd
+# --------------------------------------------------------------------------------------------
+
+NEW_DIGESTS = {
+    "toy-street": "d172938e54066c27046983a15f46a73a8e964aa4200b6b1b94fe0efa3edcd3b3",
+    "toy-crowd": "a3a7b84799b03ddb8d574e2c75c736f4effbf16dfc8d7425f6fb7a61041a4e63",
+}
+
+
+def _digest(name):
+    digest = hashlib.sha256()
+    for i in range(5):
+        _, out = generate(name, "train", i)
+        for key in ("image", "instances", "semantic", "labels", "boxes", "keypoints", "points"):
+            value = getattr(out, key)
+            if value is not None:
+                digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(NEW_DIGESTS))
+def test_new_datasets_draw_the_same_bytes_as_recorded(name):
+    # a change here changes every cache of the dataset: bump toyworld.GENERATOR_VERSION with it
+    assert _digest(name) == NEW_DIGESTS[name]
+
+
+def test_street_spec_names_keypoints_and_a_skeleton():
+    spec = SPECS["toy-street"]
+    assert len(spec.keypoints) >= 13 and spec.keypoints == toyworld.PERSON_KEYPOINTS
+    for part in ("head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
+        assert any(part in k for k in spec.keypoints)
+    assert all(0 <= a < len(spec.keypoints) and 0 <= b < len(spec.keypoints) for a, b in spec.skeleton)
+    assert {"keypoints", "panoptic"} <= set(spec.extras)
+
+
+def _street(i, size=None):
+    return generate("toy-street", "train", i, size=size)
+
+
+@pytest.mark.parametrize("size", [64, 96, 128])
+def test_street_keypoints_lie_on_their_person_or_are_hidden(size):
+    seen = {0: 0, 1: 0, 2: 0}
+    for i in range(30):
+        scene, out = _street(i, size)
+        kp = out.keypoints
+        assert kp.shape == (len(scene.things), 13, 3) and kp.dtype == np.float32
+        for k, thing in enumerate(scene.things):
+            if thing.kind == "car":
+                assert not kp[k].any(), "cars have no joints"
+                continue
+            for x, y, v in kp[k]:
+                seen[int(v)] += 1
+                if v == 0:
+                    assert x == y == 0
+                    continue
+                assert 0 <= x < size and 0 <= y < size, "labelled joints lie in the picture"
+                if v == 2:  # on its own mask, give or take the anti-aliased edge
+                    r0, c0 = int(y), int(x)
+                    window = out.instances[max(r0 - 2, 0) : r0 + 3, max(c0 - 2, 0) : c0 + 3]
+                    assert (window == k + 1).any()
+    assert seen[1] > 20 and seen[2] > 300, seen
+
+
+def test_hidden_keypoints_are_covered_by_something_else():
+    checked = 0
+    for i in range(30):
+        scene, out = _street(i)
+        for k, thing in enumerate(scene.things):
+            for x, y, v in out.keypoints[k]:
+                if v == 1:
+                    r, c = int(y), int(x)
+                    # another object or a post covers it (a thin post may cover less than a
+                    # pixel: then it shows beside it), or (side views) the person's own body
+                    window = out.instances[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2]
+                    assert (window != k + 1).any() or toyworld._far_joints(thing)
+                    checked += 1
+    assert checked > 20
+
+
+def test_street_poses_views_and_overlaps_vary():
+    views, actions, overlapping = set(), set(), 0
+    for i in range(40):
+        scene, out = _street(i)
+        people = [t for t in scene.things if t.kind == "person"]
+        views |= {t.style["view"] for t in people}
+        actions |= {t.style["action"] for t in people}
+        overlapping += bool((out.keypoints[..., 2] == 1).any())
+    assert views == {"front", "back", "side"} and actions == {"stand", "walk", "raise"}
+    assert overlapping >= 10
+
+
+def test_panoptic_ids_agree_with_semantic_and_instances():
+    spec = SPECS["toy-street"]
+    for i in range(10):
+        _, out = _street(i)
+        pan = toyworld.panoptic_ids(out.semantic, out.instances)
+        assert np.array_equal(pan // toyworld.PANOPTIC_DIVISOR, out.semantic)
+        assert np.array_equal(pan % toyworld.PANOPTIC_DIVISOR, out.instances)
+        things = np.isin(out.semantic, [spec.semantic_classes.index(c) for c in spec.classes])
+        assert np.array_equal(things, out.instances > 0), "stuff has instance 0, things never"
+        n_segments = len(np.unique(pan[out.instances > 0]))
+        assert n_segments == len(np.unique(out.instances[out.instances > 0]))
+
+
+def test_crowd_counts_head_points_and_spans_20_to_300():
+    counts = []
+    for i in range(60):
+        scene, out = generate("toy-crowd", "train", i)
+        assert out.points.shape == (len(out.labels), 2) and out.points.dtype == np.float32
+        assert ((out.points >= 0) & (out.points < scene.size)).all(), "every counted head is in the picture"
+        assert out.instances.dtype == np.uint16 and out.instances.max() <= len(out.labels)
+        counts.append(len(out.points))
+    assert min(counts) >= 20 and max(counts) <= 300
+    assert min(counts) < 70 and max(counts) > 230, counts
+
+
+def test_crowd_people_shrink_with_distance():
+    scene, out = generate("toy-crowd", "train", 3)
+    crowd = scene.layout["crowd"]
+    far, near = crowd["y"] < np.quantile(crowd["y"], 0.3), crowd["y"] > np.quantile(crowd["y"], 0.7)
+    assert crowd["h"][far].mean() * 1.5 < crowd["h"][near].mean()
+    assert np.corrcoef(crowd["y"], crowd["h"])[0, 1] > 0.9, "people further up are smaller"
+    heights = out.boxes[:, 3] - out.boxes[:, 1]
+    shown = out.visible_fraction > 0.9
+    top = out.points[:, 1] < scene.size * 0.4
+    assert heights[shown & top].mean() < heights[shown & ~top].mean()
+
+
+def test_crowd_people_hide_each_other():
+    hidden = [np.mean(generate("toy-crowd", "train", i)[1].visible_fraction < 0.9) for i in range(10)]
+    assert np.mean(hidden) > 0.05

@@ -11,6 +11,15 @@ detection convention: ``(image, target)`` with
 * ``target["semantic"]``: ``Mask`` (H, W) int64, indices into ``dataset.semantic_classes``;
 * ``target["image_id"]``: int, the sample's index in its split.
 
+Datasets whose spec lists ``extras`` add (``toy-street``, ``toy-crowd``):
+
+* ``target["keypoints"]``: float32 (N, K, 3), x, y in pixels and v in {0, 1, 2} (COCO: 0 outside
+  the picture, then x = y = 0; 1 hidden by another object or the person's own body; 2 visible),
+  K = len(``dataset.spec.keypoints``); objects without joints (cars) get all-zero rows;
+* ``target["panoptic"]``: ``Mask`` (H, W) int64, ``semantic * 1000 + instance`` (0 = background,
+  void), see :func:`cvlearn.toyworld.panoptic_ids`;
+* ``target["points"]``: float32 (N, 2), each person's head x, y in pixels; ``target["count"]``: int, N.
+
 The first ``load`` of a dataset renders it into ``datasets/`` (a progress bar shows how far it
 is; where the course folder is read-only, into the per-user cache folder, see
 :func:`cvlearn.data.cache.data_folder`); the files are written atomically next to a manifest of
@@ -52,6 +61,9 @@ __all__ = [
 
 MIN_SIZE, MAX_SIZE = 32, 512
 _ARRAYS = ("images", "instances", "semantic", "targets", "offsets", "labels", "boxes")
+_EXTRA_ARRAYS = {"keypoints": "keypoints", "points": "points"}
+"""Arrays stored only for datasets whose spec lists the extra (so older caches keep their bytes):
+``keypoints`` (total objects, K, 3) and ``points`` (total objects, 2), cut by ``offsets`` like ``labels``."""
 
 
 def check_name(name: Any) -> ToySpec:
@@ -76,12 +88,16 @@ def cache_paths(
 
 def render_split(name: str, split: str, size: int, n: int, seed: int, progress: bool = True) -> dict[str, np.ndarray]:
     """Render ``n`` samples of one split into stacked arrays (see :func:`load` for their meaning)."""
+    spec = toyworld.SPECS[name]
+    extras = [key for key in _EXTRA_ARRAYS if key in spec.extras]
     images = np.empty((n, 3, size, size), dtype=np.uint8)
-    instances = np.empty((n, size, size), dtype=np.uint8)
+    # a crowd holds more people than a byte can number
+    instances = np.empty((n, size, size), dtype=np.uint16 if "points" in spec.extras else np.uint8)
     semantic = np.empty((n, size, size), dtype=np.uint8)
     targets = np.empty(n, dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     labels, boxes = [], []
+    extra: dict[str, list[np.ndarray]] = {key: [] for key in extras}
     bar = tqdm(range(n), desc=f"rendering {name} {split}", unit="img", disable=not progress, leave=False)
     for i in bar:
         _, out = toyworld.generate(name, split, i, seed=seed, size=size)
@@ -89,8 +105,11 @@ def render_split(name: str, split: str, size: int, n: int, seed: int, progress: 
         instances[i], semantic[i], targets[i] = out.instances, out.semantic, out.label
         labels.append(out.labels)
         boxes.append(out.boxes)
+        for key in extras:
+            extra[key].append(getattr(out, key))
         offsets[i + 1] = offsets[i] + len(out.labels)
     return {
+        **{key: np.concatenate(values) for key, values in extra.items()},
         "images": images,
         "instances": instances,
         "semantic": semantic,
@@ -154,7 +173,7 @@ def _cached_root(name: str, split: str, size: int, n: int, seed: int) -> Path:
 def _read_arrays(path: Path) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path) as f:
-            return {k: f[k] for k in _ARRAYS}
+            return {k: f[k] for k in (*_ARRAYS, *(k for k in _EXTRA_ARRAYS if k in f.files))}
     except (OSError, ValueError, KeyError, EOFError):
         return None
 
@@ -193,6 +212,10 @@ class ToyDataset(torch.utils.data.Dataset):
         self._offsets = arrays["offsets"]
         self._labels = torch.from_numpy(arrays["labels"])
         self._boxes = torch.from_numpy(arrays["boxes"])
+        # torch compares uint16 poorly; crowds' instance ids are widened once here
+        if arrays["instances"].dtype != np.uint8:
+            self._instances = torch.from_numpy(arrays["instances"].astype(np.int32))
+        self._extras = {k: torch.from_numpy(arrays[k]) for k in _EXTRA_ARRAYS if k in arrays}
 
     def __len__(self) -> int:
         return len(self.images)
@@ -215,9 +238,9 @@ class ToyDataset(torch.utils.data.Dataset):
     def target(self, index: int) -> dict[str, Any]:
         """Every annotation of sample ``index`` (see the module docstring for the keys)."""
         lo, hi = int(self._offsets[index]), int(self._offsets[index + 1])
-        ids = torch.arange(1, hi - lo + 1, dtype=torch.uint8)
+        ids = torch.arange(1, hi - lo + 1, dtype=self._instances.dtype)
         masks = self._instances[index].unsqueeze(0) == ids.view(-1, 1, 1)
-        return {
+        target = {
             "label": int(self.targets[index]),
             "boxes": tv_tensors.BoundingBoxes(
                 self._boxes[lo:hi].clone(), format="XYXY", canvas_size=(self.size, self.size)
@@ -227,6 +250,17 @@ class ToyDataset(torch.utils.data.Dataset):
             "semantic": tv_tensors.Mask(self._semantic[index].long()),
             "image_id": index,
         }
+        extras = self.spec.extras
+        if "keypoints" in extras:
+            target["keypoints"] = self._extras["keypoints"][lo:hi].clone()
+        if "panoptic" in extras:
+            semantic, instances = self._semantic[index].long(), self._instances[index].long()
+            target["panoptic"] = tv_tensors.Mask(semantic * toyworld.PANOPTIC_DIVISOR + instances)
+        if "points" in extras:
+            target["points"] = self._extras["points"][lo:hi].clone()
+        if "count" in extras:
+            target["count"] = hi - lo
+        return target
 
     @property
     def semantic_masks(self) -> torch.Tensor:
@@ -305,7 +339,13 @@ def verify(name: str, root: str | Path | None = None) -> dict[str, str | None]:
     return report
 
 
-EXPORT_FORMATS = {"imagefolder": "ImageFolder", "coco": "COCO JSON", "voc": "palette PNGs"}
+EXPORT_FORMATS = {
+    "imagefolder": "ImageFolder",
+    "coco": "COCO JSON",
+    "voc": "palette PNGs",
+    "coco-keypoints": "COCO keypoints JSON",
+    "coco-panoptic": "COCO panoptic PNGs + JSON",
+}
 
 
 def table() -> str:

@@ -1,8 +1,10 @@
 """Automatic checkers for the notebooks' exercises.
 
-A checker takes the learner's answer (a function, a model, a number), tests it on cases it
-knows the answer to, prints one line (✓ with what was checked, or ✗ with a hint), and returns a
-:class:`Feedback` that is truthy when the answer passed. Worked solutions in the notebooks run
+A checker takes the learner's answer (a function, a model, a number) and tests it on cases it
+knows the answer to; for a prediction or a design choice it runs the experiment itself, on what
+it is handed after the answer (``check_thresholds(choose, candidates, targets)``). It prints one
+line (✓ with what was checked, or ✗ with a hint), and returns a :class:`Feedback` that is truthy
+when the answer passed. Worked solutions in the notebooks run
 through the same checker (``assert check_...(solution)``), so CI proves that every solution
 passes. One submodule per notebook; :mod:`.feedback` holds what makes them all behave alike: a bad
 answer (``None``, a stub, a wrong shape, a crash) is a ✗ with a hint, never a traceback, and an
@@ -16,20 +18,31 @@ from .classification import (
     check_cluster_agreement,
     check_colour_shortcut,
     check_conv_output_size,
+    check_shape_predictions,
 )
-from .detection import check_average_precision, check_class_aware_nms, check_encode_offsets
+from .detection import check_average_precision, check_class_aware_nms, check_encode_offsets, check_thresholds, f1_at
 from .feedback import Feedback, as_number, as_tensor, checker, run_answer, verdict
-from .instance import check_mask_iou, check_roi_align, check_semantic_from_instances
-from .localisation import check_flip, check_giou, check_xywh_to_xyxy
-from .segmentation import check_class_weights, check_iou_from_confusion, check_transposed_conv
+from .instance import anchor_recall, check_anchor_ratios, check_mask_iou, check_roi_align, check_semantic_from_instances
+from .localisation import buggy_iou, check_fixed_iou, check_flip, check_giou, check_xywh_to_xyxy
+from .segmentation import (
+    buggy_pixel_loss,
+    check_class_weights,
+    check_iou_from_confusion,
+    check_pixel_loss,
+    check_transposed_conv,
+)
 
 __all__ = [
     "SHORTCUT_SIZE",
     "Feedback",
     "add_colour_shortcut",
+    "anchor_recall",
     "as_number",
     "as_tensor",
+    "buggy_iou",
+    "buggy_pixel_loss",
     "check_accuracy",
+    "check_anchor_ratios",
     "check_average_precision",
     "check_class_aware_nms",
     "check_class_weights",
@@ -37,15 +50,20 @@ __all__ = [
     "check_colour_shortcut",
     "check_conv_output_size",
     "check_encode_offsets",
+    "check_fixed_iou",
     "check_flip",
     "check_giou",
     "check_iou_from_confusion",
     "check_mask_iou",
+    "check_pixel_loss",
     "check_roi_align",
     "check_semantic_from_instances",
+    "check_shape_predictions",
+    "check_thresholds",
     "check_transposed_conv",
     "check_xywh_to_xyxy",
     "checker",
+    "f1_at",
     "run_answer",
     "verdict",
 ]

@@ -4,7 +4,8 @@
 * :func:`check_conv_output_size`: the side of a convolution's output, from its settings;
 * :func:`check_colour_shortcut`: plant a colour shortcut in the dog pictures
   (:func:`add_colour_shortcut` is the reference the notebook's experiment uses);
-* :func:`check_cluster_agreement`: score clusters against classes without knowing their names.
+* :func:`check_cluster_agreement`: score clusters against classes without knowing their names;
+* :func:`check_shape_predictions` (predict, then run): what comes out of the CNN for a bigger picture.
 
 Each runs the learner's function on cases with known answers, prints one line (✓ or ✗ with a
 hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything passed.
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 
 from ..metrics.classification import cluster_agreement
-from .feedback import Feedback, checker, run_answer, verdict
+from .feedback import Feedback, checker, describe, run_answer, verdict
 
 SHORTCUT_SIZE = 6
 """Side in pixels of the red square :func:`check_colour_shortcut` expects in each dog's top-left corner."""
@@ -277,3 +278,95 @@ def check_cluster_agreement(fn: Callable[[torch.Tensor, torch.Tensor], float], q
     return verdict(
         True, f"cluster agreement: right on all {len(CLUSTER_CASES)} cases, swapped cluster names included", quiet
     )
+
+
+# --------------------------------------------------------------------------------------------
+# 5 · predict, then run: what comes out of the CNN at another picture size
+# --------------------------------------------------------------------------------------------
+
+SHAPE_QUESTIONS = (
+    ("model.features on one 64×64 picture", 64, "features"),
+    ("model.features on one 128×128 picture", 128, "features"),
+    ("the whole model on one 128×128 picture", 128, "model"),
+)
+"""What :func:`check_shape_predictions` runs: (question, picture side, which part of the model)."""
+
+
+def _shape_or_error(model: torch.nn.Module, side: int, part: str) -> tuple[int, ...] | str:
+    """What ``model.features`` (or the whole model) returns for one grey ``side``×``side``
+    picture: its shape, or "error" when it fails."""
+    device = next(model.parameters()).device  # the model may sit on a GPU
+    picture = torch.full((1, 3, side, side), 128, dtype=torch.uint8, device=device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            inputs = model.normalise(picture) if part == "features" else picture  # type: ignore[operator]
+            out = (model.features if part == "features" else model)(inputs)  # type: ignore[operator]
+        return tuple(out.shape)
+    except Exception:
+        return "error"
+    finally:
+        model.train(was_training)
+
+
+def _read_prediction(answer: Any) -> tuple[int, ...] | str | None:
+    """A predicted shape (a tuple, list or ``torch.Size`` of whole numbers) or "error"."""
+    if isinstance(answer, str) and answer.strip().lower() == "error":
+        return "error"
+    if isinstance(answer, (tuple, list, torch.Size)) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in answer
+    ):
+        return tuple(answer)
+    return None
+
+
+def _shape_hint(question: str, guess: tuple[int, ...] | str, side: int, model: Any) -> str:
+    """Why the model gives what it gives (``model``: a :class:`~cvlearn.models.SimpleCNN`)."""
+    blocks, channels = len(model.features), int(model.head.in_features)
+    if "whole model" in question:
+        return (
+            ("no error: " if guess == "error" else "")
+            + f"the global average pool turns each of the {channels} feature maps, whatever its size, "
+            f"into one number, so the head always sees {channels} numbers and returns one score per class"
+        )
+    return (
+        f"each of the {blocks} conv blocks halves the height and width (its 2×2 max-pool) and sets the "
+        f"channels to its width, so {side} px → {side // 2**blocks} px with {channels} channels"
+    )
+
+
+@checker("predict, then run")
+def check_shape_predictions(fn: Callable[[], Any], model: torch.nn.Module, quiet: bool = False) -> Feedback:
+    """``fn() -> (shape, shape, shape or "error")``: the learner's predictions for
+    :data:`SHAPE_QUESTIONS`, written before running anything; the checker runs ``model`` (a
+    :class:`~cvlearn.models.SimpleCNN`) and compares."""
+    answer, problem = run_answer(fn)
+    if problem:
+        return verdict(False, problem, quiet)
+    if not isinstance(answer, (tuple, list)) or len(answer) != len(SHAPE_QUESTIONS):
+        return verdict(
+            False,
+            f"return {len(SHAPE_QUESTIONS)} predictions, one per question, each a shape such as (1, 8, 2, 2) "
+            f'or the word "error" (got {type(answer).__name__})',
+            quiet,
+        )
+    report = []
+    for (question, side, part), predicted in zip(SHAPE_QUESTIONS, answer):
+        measured = _shape_or_error(model, side, part)
+        guess = _read_prediction(predicted)
+        if guess is None:
+            return verdict(
+                False,
+                f'{question}: write the prediction as a shape like (1, 8, 2, 2) or as "error", '
+                f"got {describe(predicted)}",
+                quiet,
+            )
+        if guess != measured:
+            return verdict(
+                False,
+                f"{question}: you predicted {guess}, it gave {measured}; {_shape_hint(question, guess, side, model)}",
+                quiet,
+            )
+        report.append(f"{side} px {part}: {measured}")
+    return verdict(True, "all three predictions came true (" + "; ".join(report) + ")", quiet)

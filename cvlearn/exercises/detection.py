@@ -2,7 +2,9 @@
 
 * :func:`check_encode_offsets`: the ``(dx, dy, dw, dh)`` offsets that move an anchor onto a box;
 * :func:`check_class_aware_nms`: NMS where apples never suppress oranges;
-* :func:`check_average_precision`: COCO's 101-point AP from a ranked list of hits and misses.
+* :func:`check_average_precision`: COCO's 101-point AP from a ranked list of hits and misses;
+* :func:`check_thresholds` (a design choice): the score and NMS thresholds to ship, by F1 on
+  validation pictures (:func:`f1_at` measures one setting).
 
 Each runs the learner's function on cases with known answers, prints one line (✓ or ✗ with a
 hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything passed.
@@ -10,7 +12,7 @@ hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,8 @@ from torchvision.ops import batched_nms, nms
 
 from ..boxes import decode, encode
 from ..metrics.detection import average_precision, interpolated_precision, precision_recall
-from .feedback import Feedback, as_tensor, checker, run_answer, verdict
+from ..widgets.detection import threshold_counts
+from .feedback import Feedback, as_tensor, checker, describe, run_answer, verdict
 
 
 def _as_tensor(answer: Any, dtype: torch.dtype) -> tuple[torch.Tensor | None, str | None]:
@@ -220,3 +223,84 @@ def check_average_precision(fn: Callable[[list[bool], int], float], quiet: bool 
             hint = _ap_hint(value, matched, num_gt)
             return verdict(False, f"{name}: got {value:.4f}, expected {expected:.4f}; {hint}", quiet)
     return verdict(True, f"all {len(AP_CASES)} ranked lists scored as COCO scores them", quiet)
+
+
+# --------------------------------------------------------------------------------------------
+# 4 · a design choice: the thresholds to ship
+# --------------------------------------------------------------------------------------------
+
+SCORE_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+NMS_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+F1_SLACK = 0.02
+"""How far below the best F1 on the grid a choice may land and still pass."""
+
+
+def f1_at(candidates: Sequence[dict], targets: Sequence[dict], score_thresh: float, nms_thresh: float) -> dict:
+    """Precision, recall and F1 (at IoU 0.5) of a detector's ``candidates`` kept by the two thresholds,
+    with the outcome counts of :func:`cvlearn.widgets.threshold_counts`."""
+    counts = threshold_counts(candidates, targets, score_thresh, nms_thresh)
+    p, r = counts["precision"], counts["recall"]
+    return {**counts, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def best_thresholds(candidates: Sequence[dict], targets: Sequence[dict]) -> tuple[float, float, float]:
+    """``(score_thresh, nms_thresh, f1)``: the best F1 on :data:`SCORE_GRID` × :data:`NMS_GRID`."""
+    scored = [(f1_at(candidates, targets, s, n)["f1"], s, n) for s in SCORE_GRID for n in NMS_GRID]
+    f1, s, n = max(scored)
+    return s, n, f1
+
+
+def _read_thresholds(answer: Any) -> tuple[float, float] | None:
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return None
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0 for v in answer):
+        return None
+    return float(answer[0]), float(answer[1])
+
+
+def _threshold_hint(mine: dict, best: dict) -> str:
+    """What the choice gets wrong next to the best setting: one or two of the three usual slips."""
+    hints = []
+    if mine["precision"] < best["precision"] - 0.01:
+        false_alarms = mine["background"] + mine["poor box"] + mine["wrong class"]
+        if false_alarms > best["background"] + best["poor box"] + best["wrong class"]:
+            hints.append(f"{false_alarms} detections are false alarms or poor boxes: raise the score threshold")
+        if mine["duplicate"] > best["duplicate"]:
+            hints.append(
+                f"{mine['duplicate']} duplicate(s) got through NMS (the best setting lets {best['duplicate']}): "
+                "lower the NMS IoU"
+            )
+    if mine["recall"] < best["recall"] - 0.01:
+        hints.append(
+            f"you miss {mine['missed']} objects (the best setting misses {best['missed']}): lower the score threshold"
+        )
+    return "; ".join(hints[:2]) or "try the explorer's sliders, or scan a grid of both thresholds with f1_at"
+
+
+@checker("deployment thresholds")
+def check_thresholds(
+    fn: Callable[[], tuple[float, float]], candidates: Sequence[dict], targets: Sequence[dict], quiet: bool = False
+) -> Feedback:
+    """``fn() -> (score_thresh, nms_thresh)``: the thresholds to ship the detector with. Passes
+    when their F1 at IoU 0.5 on ``candidates`` / ``targets`` (validation pictures: a detector's
+    boxes before NMS, and the truth) is within :data:`F1_SLACK` of the best on the grid."""
+    answer, problem = run_answer(fn)
+    if problem:
+        return verdict(False, problem, quiet)
+    choice = _read_thresholds(answer)
+    if choice is None:
+        return verdict(
+            False, f"return two numbers between 0 and 1, (score_thresh, nms_thresh); got {describe(answer)}", quiet
+        )
+    mine = f1_at(candidates, targets, *choice)
+    best_s, best_n, best_f1 = best_thresholds(candidates, targets)
+    said = (
+        f"score ≥ {choice[0]:g}, NMS IoU {choice[1]:g}: precision {mine['precision']:.2f}, "
+        f"recall {mine['recall']:.2f}, F1 {mine['f1']:.3f}"
+    )
+    if mine["f1"] < best_f1 - F1_SLACK:
+        best = f1_at(candidates, targets, best_s, best_n)
+        return verdict(
+            False, f"{said}; the best on these pictures is F1 {best_f1:.3f}. {_threshold_hint(mine, best)}", quiet
+        )
+    return verdict(True, f"{said}, within {F1_SLACK} of the best F1 on the grid ({best_f1:.3f})", quiet)

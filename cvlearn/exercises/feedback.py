@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Feedback", "as_number", "as_tensor", "checker", "run_answer", "verdict"]
+__all__ = ["Feedback", "as_number", "as_tensor", "checker", "describe", "run_answer", "verdict"]
 
 
 @dataclass
@@ -115,6 +115,15 @@ def as_number(answer: Any) -> tuple[float | None, str | None]:
         return None, f"it returned {type(answer).__name__}, expected one number"
 
 
+def describe(answer: Any) -> str:
+    """What an answer is, in a few words on one line: ``a Tensor of shape (7, 5)``, ``(0.5, 2)``."""
+    shape = getattr(answer, "shape", None)
+    if shape is not None:
+        return f"a {type(answer).__name__} of shape {tuple(shape)}"
+    text = " ".join(repr(answer).split())
+    return text if len(text) <= 60 else f"a {type(answer).__name__} ({text[:40]}…)"
+
+
 def _name(fn: Any) -> str:
     return getattr(fn, "__name__", None) or "your answer"
 
@@ -122,7 +131,8 @@ def _name(fn: Any) -> str:
 def checker(topic: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
     """Make a check function safe to hand anything: ``@checker("accuracy")``.
 
-    The wrapped function is called as ``check(fn, quiet=False)``. If checking raises anything
+    The wrapped function is called as ``check(fn, *context, quiet=False)``: the learner's answer,
+    then whatever the checker needs to run it on (a trained model, the pictures). If checking raises anything
     (an answer of a shape the checker did not foresee), the learner gets a ✗ naming the error
     instead of a traceback. If the answer raises ``NotImplementedError``, the learner gets
     "✗ not answered yet" and the ``NotImplementedError`` is raised again.
@@ -130,9 +140,9 @@ def checker(topic: str) -> Callable[[Callable[..., Feedback]], Callable[..., Fee
 
     def wrap(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
         @functools.wraps(check)
-        def safe(fn: Any, quiet: bool = False) -> Feedback:
+        def safe(fn: Any, *context: Any, quiet: bool = False) -> Feedback:
             try:
-                return check(fn, quiet=quiet)
+                return check(fn, *context, quiet=quiet)
             except NotImplementedError:
                 if not quiet:
                     print(

@@ -2,7 +2,9 @@
 
 * :func:`check_semantic_from_instances`: instance masks hold the semantic mask; get it back;
 * :func:`check_mask_iou`: the IoU of two masks, the yardstick of mask AP;
-* :func:`check_roi_align`: RoIAlign of one box by hand (one bilinear sample per bin).
+* :func:`check_roi_align`: RoIAlign of one box by hand (one bilinear sample per bin);
+* :func:`check_anchor_ratios` (a design choice): three anchor shapes that fit the objects
+  better than torchvision's, by :func:`anchor_recall`.
 
 Each runs the learner's function on cases with known answers, prints one line (✓ or ✗ with a
 hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything passed.
@@ -10,14 +12,17 @@ hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from torchvision.ops import roi_align
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.image_list import ImageList
+from torchvision.ops import box_iou, roi_align
 
 from ..metrics.instance import mask_iou
-from .feedback import Feedback, as_tensor, checker, run_answer, verdict
+from ..models.instance import SMALL
+from .feedback import Feedback, as_tensor, checker, describe, run_answer, verdict
 
 
 def _tensor(answer: Any) -> tuple[torch.Tensor | None, str | None]:
@@ -213,3 +218,89 @@ def check_roi_align(
                 False, f"{name}: values differ from torchvision's roi_align by up to {gap:.3f}; {hint}", quiet
             )
     return verdict(True, f"all {len(_roi_cases())} boxes match torchvision.ops.roi_align (sampling_ratio=1)", quiet)
+
+
+# --------------------------------------------------------------------------------------------
+# 4 · a design choice: anchor shapes for pens
+# --------------------------------------------------------------------------------------------
+
+ANCHOR_STRIDES = (4, 8, 16)
+"""The pyramid levels' strides in pixels, one per anchor size of the course's Mask R-CNN."""
+BASELINE_RATIOS = (0.5, 1.0, 2.0)
+"""torchvision's three aspect ratios, the ones to beat."""
+MAX_RATIOS = 3
+RECALL_GAIN = 0.05
+"""How much more anchor recall than :data:`BASELINE_RATIOS` a choice must reach to pass..."""
+ENOUGH_RECALL = 0.95
+"""...unless it covers this share of the objects anyway."""
+
+
+def anchor_recall(
+    boxes: torch.Tensor,
+    image_size: tuple[int, int],
+    aspect_ratios: Sequence[float],
+    sizes: Sequence[int] = SMALL.anchor_sizes,
+    iou: float = 0.5,
+) -> float:
+    """Share of ``boxes`` ((N, 4) XYXY pixels) that some anchor overlaps by at least ``iou``.
+
+    The anchors are torchvision's ``AnchorGenerator``'s for one ``image_size`` (H, W) picture:
+    one size per pyramid level (strides :data:`ANCHOR_STRIDES`), each in every ``aspect_ratios``
+    (height / width). An object no anchor overlaps well starts the RPN from a poor guess.
+    """
+    h, w = image_size
+    generator = AnchorGenerator(tuple((s,) for s in sizes), (tuple(float(r) for r in aspect_ratios),) * len(sizes))
+    feature_maps = [torch.zeros(1, 1, -(-h // s), -(-w // s)) for s in ANCHOR_STRIDES[: len(sizes)]]
+    images = ImageList(torch.zeros(1, 3, h, w), [(h, w)])
+    anchors = generator(images, feature_maps)[0]
+    if len(boxes) == 0:
+        return 1.0
+    # a few hundred boxes at a time: all of a split's boxes against every anchor at once would
+    # take a gigabyte
+    best = torch.cat([box_iou(chunk, anchors).max(dim=1).values for chunk in boxes.float().split(256)])
+    return float((best >= iou).float().mean())
+
+
+def _read_ratios(answer: Any) -> tuple[float, ...] | str:
+    """The ratios as floats, or what is wrong with them, in words."""
+    if not isinstance(answer, (tuple, list)) or not answer:
+        return f"return a tuple of aspect ratios (height / width), such as (0.5, 1.0, 2.0); got {describe(answer)}"
+    if any(isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0 for r in answer):
+        return f"each aspect ratio is a positive number, height / width; got {describe(answer)}"
+    if len(answer) > MAX_RATIOS:
+        return (
+            f"{len(answer)} ratios: each one adds an anchor at every position of every level (more RPN "
+            f"outputs, more proposals to sort); choose at most {MAX_RATIOS}"
+        )
+    return tuple(float(r) for r in answer)
+
+
+def _ratio_spread(boxes: torch.Tensor) -> str:
+    ratios = (boxes[:, 3] - boxes[:, 1]) / (boxes[:, 2] - boxes[:, 0]).clamp(min=1e-6)
+    q = torch.quantile(ratios.float(), torch.tensor([0.1, 0.5, 0.9])).tolist()
+    return f"the objects' height / width: 10 % below {q[0]:.2f}, half below {q[1]:.2f}, 90 % below {q[2]:.2f}"
+
+
+@checker("anchor shapes")
+def check_anchor_ratios(
+    fn: Callable[[], Sequence[float]], boxes: torch.Tensor, image_size: tuple[int, int], quiet: bool = False
+) -> Feedback:
+    """``fn() -> aspect ratios`` (at most :data:`MAX_RATIOS`, height / width) for the RPN's
+    anchors. Passes when :func:`anchor_recall` on ``boxes`` ((N, 4) XYXY, the training split's)
+    beats torchvision's :data:`BASELINE_RATIOS` by :data:`RECALL_GAIN` (or reaches :data:`ENOUGH_RECALL`)."""
+    answer, problem = run_answer(fn)
+    if problem:
+        return verdict(False, problem, quiet)
+    ratios = _read_ratios(answer)
+    if isinstance(ratios, str):
+        return verdict(False, ratios, quiet)
+    before = anchor_recall(boxes, image_size, BASELINE_RATIOS)
+    after = anchor_recall(boxes, image_size, ratios)
+    said = (
+        f"ratios {ratios}: {after:.0%} of objects have an anchor with IoU ≥ 0.5, "
+        f"against {before:.0%} with {BASELINE_RATIOS}"
+    )
+    if after < min(before + RECALL_GAIN, ENOUGH_RECALL):
+        goal = min(before + RECALL_GAIN, ENOUGH_RECALL)
+        return verdict(False, f"{said}; aim for {goal:.0%}. {_ratio_spread(boxes)}", quiet)
+    return verdict(True, said, quiet)

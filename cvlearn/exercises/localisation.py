@@ -2,7 +2,8 @@
 
 * :func:`check_xywh_to_xyxy`: convert COCO's ``(x, y, width, height)`` boxes to corners;
 * :func:`check_giou`: generalised IoU of matched box pairs, the quantity the GIoU loss uses;
-* :func:`check_flip`: mirror a picture and its box left-right (data augmentation).
+* :func:`check_flip`: mirror a picture and its box left-right (data augmentation);
+* :func:`check_fixed_iou` (debugging): find and fix the planted bug in :func:`buggy_iou`.
 
 Each runs the learner's function on cases with known answers, prints one line (✓ or ✗ with a
 hint) and returns a truthy :class:`~cvlearn.exercises.Feedback` when everything passed.
@@ -256,4 +257,85 @@ def check_flip(
         f"picture and box mirrored right on {len(_flip_cases())} cases (a {FLIP_HEIGHT}×{FLIP_WIDTH} "
         "picture, a box at the edge included)",
         quiet,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 4 · debugging: a planted bug in IoU
+# --------------------------------------------------------------------------------------------
+
+
+def buggy_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
+    """IoU of row i of ``boxes1`` with row i of ``boxes2`` ((N, 4) XYXY each) → (N,), with a
+    planted bug for notebook 02's debugging exercise: find it, then fix it."""
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    overlap = (bottom_right - top_left).prod(dim=1)
+    area1 = (boxes1[:, 2:] - boxes1[:, :2]).prod(dim=1)
+    area2 = (boxes2[:, 2:] - boxes2[:, :2]).prod(dim=1)
+    return overlap / (area1 + area2 - overlap)
+
+
+FIXED_IOU_CASES = [
+    ("identical boxes", torch.tensor([[4.0, 4.0, 20.0, 12.0]]), torch.tensor([[4.0, 4.0, 20.0, 12.0]])),
+    ("boxes that overlap", torch.tensor([[0.0, 0.0, 20.0, 20.0]]), torch.tensor([[10.0, 10.0, 30.0, 30.0]])),
+    ("side by side, apart in x only", torch.tensor([[0.0, 0.0, 10.0, 10.0]]), torch.tensor([[20.0, 0.0, 30.0, 10.0]])),
+    (
+        "in opposite corners, apart in x and y",
+        torch.tensor([[0.0, 0.0, 10.0, 10.0]]),
+        torch.tensor([[30.0, 30.0, 40.0, 40.0]]),
+    ),
+    (
+        "a batch of three",
+        torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 15.0, 25.0]]),
+        torch.tensor([[10.0, 0.0, 20.0, 10.0], [50.0, 60.0, 70.0, 90.0], [0.0, 0.0, 10.0, 10.0]]),
+    ),
+]
+
+
+def _fixed_iou_hint(out: torch.Tensor, boxes1: torch.Tensor, boxes2: torch.Tensor) -> str:
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    product = (bottom_right - top_left).prod(dim=1)
+    area1 = (boxes1[:, 2:] - boxes1[:, :2]).prod(dim=1)
+    area2 = (boxes2[:, 2:] - boxes2[:, :2]).prod(dim=1)
+    clamped_product = product.clamp(min=0)
+    if _close(out, clamped_product / (area1 + area2 - clamped_product)):
+        return (
+            "for boxes apart in x and in y both sides of bottom_right - top_left are negative, and "
+            "two negatives multiply to a positive 'overlap' (clamping the product cannot catch it): "
+            "clamp the width and the height at 0 before multiplying"
+        )
+    if _close(out, buggy_iou(boxes1, boxes2)):
+        return (
+            "that is still the planted bug: for boxes apart in x, bottom_right - top_left has a "
+            "negative side, so the 'overlap' is negative; clamp the width and height at 0 before multiplying"
+        )
+    overlap = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+    if _close(out, overlap / (area1 + area2)):
+        return "the union counts the overlap twice: union = area1 + area2 - overlap"
+    return "overlap = (bottom_right - top_left).clamp(min=0).prod(dim=1); IoU = overlap / (area1 + area2 - overlap)"
+
+
+@checker("fixed IoU")
+def check_fixed_iou(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], quiet: bool = False) -> Feedback:
+    """``fn(boxes1: (N, 4) XYXY, boxes2: (N, 4) XYXY) -> (N,)``: :func:`buggy_iou` with its bug
+    fixed, compared with the course's ``paired_iou`` on boxes that overlap, touch and lie apart."""
+    for name, boxes1, boxes2 in FIXED_IOU_CASES:
+        answer, problem = run_answer(fn, boxes1.clone(), boxes2.clone())
+        if problem:
+            return verdict(False, f"{name}: {problem}", quiet)
+        out, problem = _as_float_tensor(answer)
+        if out is None:
+            return verdict(False, f"{name}: {problem}", quiet)
+        out = out.reshape(-1) if out.numel() == len(boxes1) else out
+
+        def hint(out: torch.Tensor = out, boxes1: torch.Tensor = boxes1, boxes2: torch.Tensor = boxes2) -> str:
+            return _fixed_iou_hint(out, boxes1, boxes2)
+
+        problem = _mismatch(name, out, paired_iou(boxes1, boxes2), "one IoU per pair of rows", hint)
+        if problem:
+            return verdict(False, problem, quiet)
+    return verdict(
+        True, f"IoU right on {len(FIXED_IOU_CASES)} cases, boxes apart in x, in y and in both included", quiet
     )

@@ -2,7 +2,8 @@
 
 * :func:`check_transposed_conv`: a transposed convolution written by hand;
 * :func:`check_iou_from_confusion`: per-class IoU from a pixel confusion matrix;
-* :func:`check_class_weights`: median-frequency class weights for the loss.
+* :func:`check_class_weights`: median-frequency class weights for the loss;
+* :func:`check_pixel_loss` (debugging): find and fix the planted bug in :func:`buggy_pixel_loss`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 
 from ..metrics.segmentation import iou_from_confusion
 from ..models.segmentation import median_frequency_weights
-from .feedback import Feedback, as_tensor, checker, run_answer, verdict
+from .feedback import Feedback, as_number, as_tensor, checker, run_answer, verdict
 
 
 @checker("transposed convolution")
@@ -163,3 +164,65 @@ def check_class_weights(fn: Callable[[torch.Tensor, int], torch.Tensor], quiet: 
                 quiet,
             )
     return verdict(True, f"median-frequency weights right on {len(cases)} cases, a missing class included", quiet)
+
+
+# --------------------------------------------------------------------------------------------
+# 4 · debugging: a planted bug in a pixel loss
+# --------------------------------------------------------------------------------------------
+
+
+def buggy_pixel_loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over every pixel, written as "a classifier per pixel": ``logits``
+    (B, C, H, W) scores, ``masks`` (B, H, W) class indices → a scalar. It runs, its loss goes
+    down while training, and it has a planted bug for notebook 04's debugging exercise."""
+    num_classes = logits.shape[1]
+    return F.cross_entropy(logits.reshape(-1, num_classes), masks.reshape(-1))
+
+
+def _pixel_loss_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(4)
+    masks = torch.randint(0, 3, (2, 4, 5), generator=g)
+    return [
+        (
+            "one pixel per picture (B=3, C=4, 1×1)",
+            torch.randn(3, 4, 1, 1, generator=g),
+            torch.tensor([[[0]], [[3]], [[1]]]),
+        ),
+        ("random scores (B=2, C=3, 4×5)", torch.randn(2, 3, 4, 5, generator=g), masks),
+        ("a perfect prediction (B=2, C=3, 4×5)", F.one_hot(masks, 3).permute(0, 3, 1, 2).float() * 20, masks),
+    ]
+
+
+def _pixel_loss_hint(out: float, logits: torch.Tensor, masks: torch.Tensor) -> str:
+    num_classes = logits.shape[1]
+    if abs(out - float(buggy_pixel_loss(logits, masks))) < 1e-4:
+        return (
+            "that is the planted bug: reshape(-1, C) on (B, C, H, W) takes C numbers in a row "
+            "along W, not one pixel's C class scores; move the class dimension last first "
+            "(logits.permute(0, 2, 3, 1)), then reshape"
+        )
+    by_pixel = logits.permute(0, 2, 3, 1).reshape(-1, num_classes)
+    if abs(out - float(F.cross_entropy(by_pixel, masks.transpose(1, 2).reshape(-1)))) < 1e-4:
+        return "the scores and the masks must list pixels in the same order: reshape masks (B, H, W) as they are"
+    if abs(out - float(F.cross_entropy(by_pixel.softmax(dim=1), masks.reshape(-1)))) < 1e-4:
+        return "cross_entropy takes raw scores (logits) and applies log-softmax itself: no softmax before it"
+    return "the mean over every pixel of -log softmax(scores)[true class], as F.cross_entropy(logits, masks) gives"
+
+
+@checker("pixel loss")
+def check_pixel_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], quiet: bool = False) -> Feedback:
+    """``fn(logits: (B, C, H, W), masks: (B, H, W) int64) -> scalar``: :func:`buggy_pixel_loss`
+    fixed, which ``F.cross_entropy(logits, masks)`` computes directly."""
+    for name, logits, masks in _pixel_loss_cases():
+        answer, problem = run_answer(fn, logits.clone(), masks.clone())
+        if problem:
+            return verdict(False, f"{name}: {problem}", quiet)
+        out, problem = as_number(answer.detach() if isinstance(answer, torch.Tensor) else answer)
+        if out is None:
+            return verdict(False, f"{name}: {problem} (the mean loss over every pixel)", quiet)
+        expected = float(F.cross_entropy(logits, masks))
+        if not abs(out - expected) < 1e-4:
+            return verdict(
+                False, f"{name}: loss {out:.4f}, expected {expected:.4f}; {_pixel_loss_hint(out, logits, masks)}", quiet
+            )
+    return verdict(True, "the same loss as F.cross_entropy(logits, masks), a perfect prediction's near 0", quiet)

@@ -37,6 +37,9 @@ def test_masks_boxes_and_semantic_agree(small, name):
         _, t = ds[i]
         for mask, box, label in zip(t["masks"], t["boxes"], t["labels"]):
             ys, xs = torch.nonzero(mask, as_tuple=True)
+            if not len(xs):  # a crowd's person hidden whole: counted, with an empty box
+                assert box.tolist() == [0, 0, 0, 0]
+                continue
             assert box.tolist() == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
             cls = ds.categories[label]
             assert (t["semantic"][mask] == ds.semantic_classes.index(cls)).all()
@@ -149,3 +152,36 @@ def test_scene_regenerates_the_description(small):
     ds = small("toy-pens", "val", n=5)
     scene = ds.scene(2)
     assert len(scene.things) == len(ds[2][1]["labels"])
+
+
+def test_street_targets_carry_keypoints_and_panoptic(small):
+    ds = small("toy-street", "val", n=8)
+    for i in range(len(ds)):
+        _, t = ds[i]
+        n = len(t["labels"])
+        assert t["keypoints"].shape == (n, len(ds.spec.keypoints), 3) and t["keypoints"].dtype == torch.float32
+        assert set(t["keypoints"][..., 2].unique().tolist()) <= {0.0, 1.0, 2.0}
+        pan = t["panoptic"]
+        assert isinstance(pan, tv_tensors.Mask) and pan.dtype == torch.int64
+        assert torch.equal(pan // toyworld.PANOPTIC_DIVISOR, t["semantic"])
+        for k, mask in enumerate(t["masks"], start=1):
+            assert ((pan % toyworld.PANOPTIC_DIVISOR == k) == mask).all()
+        _, out = toyworld.generate("toy-street", "val", i)
+        assert np.array_equal(t["keypoints"].numpy(), out.keypoints)
+
+
+def test_crowd_targets_carry_points_and_count(small):
+    ds = small("toy-crowd", "val", n=6)
+    for i in range(len(ds)):
+        _, t = ds[i]
+        assert t["count"] == len(t["points"]) == len(t["labels"]) == len(t["masks"]) >= 20
+        assert t["points"].dtype == torch.float32 and t["points"].shape[1] == 2
+        assert t["masks"].sum(0).max() <= 1
+    assert "keypoints" not in ds[0][1] and "points" not in small("toy-pets")[0][1]
+
+
+def test_older_datasets_cache_only_their_own_arrays(tmp_path):
+    path = data.build_split("toy-fruit", "val", 96, 3, 0, tmp_path, progress=False)
+    assert sorted(np.load(path).files) == sorted(toy._ARRAYS)
+    path = data.build_split("toy-street", "val", 64, 3, 0, tmp_path, progress=False)
+    assert sorted(np.load(path).files) == sorted((*toy._ARRAYS, "keypoints"))

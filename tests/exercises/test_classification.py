@@ -100,3 +100,23 @@ def test_checker_messages_are_one_line(capsys):
     ex.check_accuracy(lambda lg, t: 0.0)
     line = capsys.readouterr().out
     assert line.count("\n") == 1 and line.startswith("✗ accuracy:")
+
+
+# 5 · predict, then run
+
+
+def test_shape_predictions_pass_when_they_come_true_and_explain_when_not():
+    from cvlearn.models import SimpleCNN
+
+    model = SimpleCNN(2, widths=(4, 8, 16))  # three halvings: 64 → 8, 128 → 16
+    right = ((1, 16, 8, 8), (1, 16, 16, 16), (1, 2))
+    assert ex.check_shape_predictions(lambda: right, model, quiet=True)
+    assert model.training  # the checker leaves the model as it found it
+    wrong = ex.check_shape_predictions(lambda: (right[0], right[1], "error"), model, quiet=True)
+    assert not wrong and "no error" in wrong.message and "global average pool" in wrong.message
+    wrong = ex.check_shape_predictions(lambda: (right[0], right[0], right[2]), model, quiet=True)
+    assert not wrong and "halves the height and width" in wrong.message and "128 px → 16 px" in wrong.message
+    wrong = ex.check_shape_predictions(lambda: (right[0], right[1], (1, 16)), model, quiet=True)
+    assert not wrong and "one score per class" in wrong.message and "no error" not in wrong.message
+    assert "3 predictions" in ex.check_shape_predictions(lambda: right[:2], model, quiet=True).message
+    assert 'as "error"' in ex.check_shape_predictions(lambda: (right[0], right[1], "boom"), model, quiet=True).message

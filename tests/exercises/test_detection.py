@@ -1,10 +1,18 @@
 """cvlearn.exercises.detection: each checker accepts the worked solution and rejects a wrong answer with a hint."""
 
 import numpy as np
+import pytest
 import torch
 from torchvision.ops import nms
 
-from cvlearn.exercises.detection import check_average_precision, check_class_aware_nms, check_encode_offsets
+from cvlearn.exercises.detection import (
+    best_thresholds,
+    check_average_precision,
+    check_class_aware_nms,
+    check_encode_offsets,
+    check_thresholds,
+    f1_at,
+)
 
 # Worked solutions, the same as in notebook 03.
 
@@ -102,3 +110,43 @@ def test_checker_prints_one_line(capsys):
     check_average_precision(lambda matched, num_gt: 0.5)
     out = capsys.readouterr().out
     assert out.startswith("✗") and out.count("\n") == 1
+
+
+# 4 · a design choice: the thresholds to ship
+
+
+def _two_pictures():
+    """Two pictures, each with a good detection, a duplicate of it and a weak false alarm."""
+    truth = {"boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0]]), "labels": torch.tensor([1])}
+    found = {
+        "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0], [50.0, 50.0, 60.0, 60.0]]),
+        "scores": torch.tensor([0.9, 0.8, 0.3]),
+        "labels": torch.tensor([1, 1, 1]),
+    }
+    return [found, found], [truth, truth]
+
+
+def test_f1_and_the_best_thresholds_on_a_known_case():
+    candidates, targets = _two_pictures()
+    assert f1_at(candidates, targets, 0.5, 0.5)["f1"] == 1.0  # NMS drops the duplicate, the score the alarm
+    loose = f1_at(candidates, targets, 0.1, 0.9)
+    assert (loose["duplicate"], loose["background"], loose["precision"]) == (2, 2, pytest.approx(1 / 3))
+    score, nms_iou, f1 = best_thresholds(candidates, targets)
+    assert f1 == 1.0 and 0.3 < score <= 0.9 and nms_iou < 0.9
+
+
+@pytest.mark.parametrize(
+    "choice, words",
+    [
+        ((0.5, 0.5), ["✓"]),
+        ((0.2, 0.5), ["false alarms", "raise the score threshold"]),
+        ((0.5, 0.95), ["duplicate(s)", "lower the NMS IoU"]),
+        ((0.95, 0.5), ["you miss 2 objects", "lower the score threshold"]),
+        ((1.5, 0.5), ["two numbers between 0 and 1"]),
+        (0.5, ["two numbers between 0 and 1"]),
+    ],
+)
+def test_threshold_checker_says_which_way_to_move(choice, words):
+    feedback = check_thresholds(lambda: choice, *_two_pictures(), quiet=True)
+    assert bool(feedback) == (words == ["✓"])
+    assert all(word in str(feedback) for word in words), str(feedback)

@@ -15,8 +15,24 @@ import torch
 
 import cvlearn.exercises as ex
 from cvlearn.exercises.feedback import NO_RETURN, as_number, as_tensor, checker, run_answer, verdict
+from cvlearn.models import SimpleCNN
 
 CHECKERS = [getattr(ex, name) for name in ex.__all__ if name.startswith("check_")]
+
+
+def context(check) -> tuple:
+    """What a checker needs besides the answer: a prediction or a design choice is measured on a
+    model or on pictures the notebook hands it (small stand-ins here)."""
+    one_picture = (
+        [{"boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]]), "scores": torch.tensor([0.9, 0.3]),
+          "labels": torch.tensor([1, 1])}],
+        [{"boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0]]), "labels": torch.tensor([1])}],
+    )  # fmt: skip
+    return {
+        "check_shape_predictions": (SimpleCNN(2, widths=(4, 8)),),
+        "check_thresholds": one_picture,
+        "check_anchor_ratios": (torch.tensor([[10.0, 10.0, 20.0, 60.0], [0.0, 0.0, 50.0, 10.0]]), (96, 96)),
+    }.get(check.__name__, ())
 
 
 def stub(*args):
@@ -57,7 +73,7 @@ BAD_ANSWERS = {
 def test_a_bad_answer_gets_a_cross_and_never_an_exception(check, answer, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # complex → real casts
-        feedback = check(answer)
+        feedback = check(answer, *context(check))
     assert feedback is not None and not feedback
     printed = capsys.readouterr().out
     assert printed.startswith("✗ ") and printed.count("\n") == 1, printed
@@ -67,10 +83,10 @@ def test_a_bad_answer_gets_a_cross_and_never_an_exception(check, answer, capsys)
 @pytest.mark.parametrize("check", CHECKERS, ids=lambda c: c.__name__)
 def test_an_unanswered_exercise_says_so_and_raises_not_implemented_error(check, capsys):
     with pytest.raises(NotImplementedError):
-        check(stub)
+        check(stub, *context(check))
     assert capsys.readouterr().out.startswith("✗ not answered yet: stub raises NotImplementedError")
     with pytest.raises(NotImplementedError):
-        check(stub, quiet=True)
+        check(stub, *context(check), quiet=True)
     assert capsys.readouterr().out == ""
 
 

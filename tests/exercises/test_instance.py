@@ -1,8 +1,15 @@
 """cvlearn.exercises.instance: each checker accepts the worked solution and rejects a wrong answer with a hint."""
 
+import pytest
 import torch
 
-from cvlearn.exercises.instance import check_mask_iou, check_roi_align, check_semantic_from_instances
+from cvlearn.exercises.instance import (
+    anchor_recall,
+    check_anchor_ratios,
+    check_mask_iou,
+    check_roi_align,
+    check_semantic_from_instances,
+)
 
 
 def semantic_solution(masks, labels):
@@ -67,3 +74,36 @@ def test_roi_align_checker_spots_half_pixel_shift_and_crashes():
     assert not feedback and "ZeroDivisionError" in feedback.message
     feedback = check_roi_align(lambda f, b, s, n: torch.zeros(n, n), quiet=True)
     assert not feedback and "shape" in feedback.message
+
+
+# 4 · a design choice: anchor shapes
+
+
+LYING_AND_STANDING = torch.tensor(
+    [[10.0, 10.0, 58.0, 18.0], [30.0, 40.0, 70.0, 46.0], [20.0, 20.0, 28.0, 68.0], [60.0, 10.0, 66.0, 50.0]]
+)
+"""Pens 6-8 px thick, 40-48 px long, lying flat or standing up: ratios 1:6 to 8:1."""
+
+
+def test_anchor_recall_counts_objects_some_anchor_fits():
+    assert anchor_recall(LYING_AND_STANDING, (96, 96), (1 / 8, 1.0, 8.0)) == 1.0
+    assert anchor_recall(LYING_AND_STANDING, (96, 96), (1 / 4, 1.0, 4.0)) == 0.75
+    assert anchor_recall(LYING_AND_STANDING, (96, 96), (1.0,)) == 0.0
+    square = torch.tensor([[0.0, 0.0, 24.0, 24.0]])  # exactly the 24 px anchor of the stride-8 level
+    assert anchor_recall(square, (96, 96), (1.0,)) == 1.0
+
+
+@pytest.mark.parametrize(
+    "ratios, words",
+    [
+        ((1 / 8, 1.0, 8.0), ["✓", "100%"]),
+        ((0.5, 1.0, 2.0), ["aim for", "height / width"]),
+        ((0.2, 0.5, 1.0, 2.0, 5.0), ["at most 3"]),
+        ((0.0, 1.0), ["positive number"]),
+        ("wide", ["a tuple of aspect ratios"]),
+    ],
+)
+def test_anchor_checker_measures_the_choice_against_torchvisions(ratios, words):
+    feedback = check_anchor_ratios(lambda: ratios, LYING_AND_STANDING, (96, 96), quiet=True)
+    assert bool(feedback) == ("✓" in words)
+    assert all(word in str(feedback) for word in words), str(feedback)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cvlearn.exercises.localisation import check_flip, check_giou, check_xywh_to_xyxy
+from cvlearn.exercises.localisation import buggy_iou, check_fixed_iou, check_flip, check_giou, check_xywh_to_xyxy
 
 
 def xywh_to_xyxy(boxes):
@@ -135,3 +135,45 @@ def test_giou_checker_rejects_wrong_answers(answer, words):
 )
 def test_flip_checker_rejects_wrong_answers(answer, words):
     _fails(check_flip(answer, quiet=True), *words)
+
+
+# 4 · debugging: the planted IoU bug
+
+
+def fixed_iou(boxes1, boxes2):
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    overlap = (bottom_right - top_left).clamp(min=0).prod(dim=1)
+    area1 = (boxes1[:, 2:] - boxes1[:, :2]).prod(dim=1)
+    area2 = (boxes2[:, 2:] - boxes2[:, :2]).prod(dim=1)
+    return overlap / (area1 + area2 - overlap)
+
+
+def clamps_the_product(boxes1, boxes2):
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    overlap = (bottom_right - top_left).prod(dim=1).clamp(min=0)
+    area1 = (boxes1[:, 2:] - boxes1[:, :2]).prod(dim=1)
+    area2 = (boxes2[:, 2:] - boxes2[:, :2]).prod(dim=1)
+    return overlap / (area1 + area2 - overlap)
+
+
+def test_the_planted_bug_shows_on_boxes_that_do_not_touch():
+    apart = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0]])
+    others = torch.tensor([[20.0, 0.0, 30.0, 10.0], [12.0, 12.0, 22.0, 22.0]])
+    iou = buggy_iou(apart, others)
+    assert iou[0] < 0 < iou[1]  # one side negative: below 0; both negative: above 0
+    assert torch.allclose(buggy_iou(apart[:1], apart[:1]), torch.ones(1))  # right where boxes overlap
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (buggy_iou, ["still the planted bug"]),
+        (clamps_the_product, ["clamping the product cannot catch it"]),
+        (lambda a, b: fixed_iou(a, b) + 0.1, ["clamp(min=0)"]),
+    ],
+)
+def test_fixed_iou_checker_names_the_usual_wrong_fixes(answer, words):
+    assert check_fixed_iou(fixed_iou, quiet=True)
+    _fails(check_fixed_iou(answer, quiet=True), *words)

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from cvlearn.exercises.segmentation import check_class_weights, check_iou_from_confusion, check_transposed_conv
+from cvlearn.exercises.segmentation import (
+    buggy_pixel_loss,
+    check_class_weights,
+    check_iou_from_confusion,
+    check_pixel_loss,
+    check_transposed_conv,
+)
 
 # Worked solutions, the same as in notebook 04.
 
@@ -115,3 +122,35 @@ def test_checker_prints_one_line(capsys):
     check_iou_from_confusion(lambda m: m.double().diag() / m.double().sum(1))
     out = capsys.readouterr().out
     assert out.startswith("✗") and out.count("\n") == 1
+
+
+# 4 · debugging: the planted bug in the pixel loss
+
+
+def pixel_loss(logits, masks):
+    by_pixel = logits.permute(0, 2, 3, 1).reshape(-1, logits.shape[1])
+    return F.cross_entropy(by_pixel, masks.reshape(-1))
+
+
+def test_the_planted_bug_scores_a_perfect_prediction_badly():
+    masks = torch.randint(0, 3, (2, 4, 5), generator=torch.Generator().manual_seed(0))
+    perfect = F.one_hot(masks, 3).permute(0, 3, 1, 2).float() * 20
+    assert float(F.cross_entropy(perfect, masks)) < 1e-6 < 1.0 < float(buggy_pixel_loss(perfect, masks))
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (buggy_pixel_loss, ["planted bug", "permute(0, 2, 3, 1)"]),
+        (lambda lo, m: pixel_loss(lo, m.transpose(1, 2)), ["same order"]),
+        (
+            lambda lo, m: F.cross_entropy(lo.permute(0, 2, 3, 1).reshape(-1, lo.shape[1]).softmax(1), m.reshape(-1)),
+            ["no softmax"],
+        ),
+        (lambda lo, m: torch.ones(3), ["one number"]),
+    ],
+)
+def test_pixel_loss_checker_names_the_usual_mistakes(answer, words):
+    assert check_pixel_loss(pixel_loss, quiet=True)
+    feedback = check_pixel_loss(answer, quiet=True)
+    assert not feedback and all(word in feedback.message for word in words), feedback.message
