@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The README promises 3.10 to 3.13: the two ends are where a change in the language or in a
 # dependency's wheels shows first. tests/test_other_pythons.py keeps 3.10 in step with pyproject.
 SUPPORTED = ("3.10", "3.13")
-UNIT_TESTS = ("-m", "pytest", "tests", "-m", "not notebooks and not browser and not install", "-q", "-p", "no:cacheprovider")
+UNIT_TESTS = ("-m", "pytest", "tests", "-m", "not notebooks and not browser and not install")
+UNIT_TESTS += ("-q", "-p", "no:cacheprovider")
 NOTEBOOK_00 = ("-m", "pytest", "--nbval-lax", "notebooks/00_start_here.ipynb", "-q", "-p", "no:cacheprovider")
 WHERE_LOOKED = "PATH, the py launcher, pyenv, uv"
 WINDOWS = sys.platform == "win32"
