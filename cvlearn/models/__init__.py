@@ -5,23 +5,30 @@
 * ``detection`` (notebook 03): :class:`TinyDetector` and a small :func:`faster_rcnn`;
 * ``segmentation`` (notebook 04): :class:`FCN` and :class:`UNet`;
 * ``instance`` (notebook 05): a small :func:`maskrcnn`;
+* ``counting`` (notebook 06): :class:`DensityNet`, a CSRNet-like density-map counter;
+* ``keypoints`` (notebook 06): a small :func:`keypointrcnn` for pose estimation;
 * ``backbones`` and ``rcnn``: the parts several of them share.
 """
 
 from ..images import as_float_images, eval_mode, predict_in_batches
 from .backbones import TinyFPNBackbone
 from .classification import Normalise, SimpleCNN, channel_stats, embeddings, predict_probabilities
+from .counting import DensityNet, predict_counts, predict_density
 from .detection import DetectorSettings, TinyDetector, detect, detection_loader, faster_rcnn, tiny_detector
 from .instance import SMALL, MaskRCNNSettings, maskness, maskrcnn, maskrcnn_stock, paste_masks, predict_instances
+from .keypoints import POSE, KeypointRCNNSettings, flip_keypoints, keypointrcnn, predict_keypoints
 from .localisation import BoxedSplit, LocalisationData, LocalisationLoss, Localiser, localise, main_boxes, with_boxes
 from .rcnn import RCNNSettings
 from .segmentation import FCN, UNet, colour_clusters, median_frequency_weights, predict_classes
 
 __all__ = [
     "FCN",
+    "POSE",
     "SMALL",
     "BoxedSplit",
+    "DensityNet",
     "DetectorSettings",
+    "KeypointRCNNSettings",
     "LocalisationData",
     "LocalisationLoss",
     "Localiser",
@@ -40,6 +47,8 @@ __all__ = [
     "embeddings",
     "eval_mode",
     "faster_rcnn",
+    "flip_keypoints",
+    "keypointrcnn",
     "localise",
     "main_boxes",
     "maskness",
@@ -48,8 +57,11 @@ __all__ = [
     "median_frequency_weights",
     "paste_masks",
     "predict_classes",
+    "predict_counts",
+    "predict_density",
     "predict_in_batches",
     "predict_instances",
+    "predict_keypoints",
     "predict_probabilities",
     "tiny_detector",
     "with_boxes",

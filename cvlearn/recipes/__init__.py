@@ -15,7 +15,7 @@ by default) is listed in :data:`cvlearn.tasks.TASKS`.
 
 import sys
 
-from . import classification, detection, instance, localisation, semantic
+from . import classification, counting, detection, instance, keypoints, localisation, semantic
 from ._base import RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
 
 __all__ = [
@@ -26,8 +26,10 @@ __all__ = [
     "Stopwatch",
     "classification",
     "count_parameters",
+    "counting",
     "detection",
     "instance",
+    "keypoints",
     "localisation",
     "register",
     "semantic",
