@@ -32,16 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection import MaskRCNN, maskrcnn_resnet50_fpn, maskrcnn_resnet50_fpn_v2
-from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.detection.mask_rcnn import MaskRCNNPredictor
-from torchvision.models.detection.rpn import RPNHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 from torchvision.ops import MultiScaleRoIAlign
 
 from ..images import as_float_images, predict_in_batches
 from .backbones import ResidualBlock, TinyFPNBackbone, conv_bn_relu
-from .rcnn import LevelsRPN, RCNNSettings, rcnn_kwargs
+from .rcnn import LevelsRPN, RCNNSettings, levels_rpn, rcnn_kwargs
 
 __all__ = [
     "SMALL",
@@ -214,28 +212,11 @@ def _small_maskrcnn(num_classes: int, s: MaskRCNNSettings) -> MaskRCNN:
         mask_head=DilatedMaskHead(s.channels, s.mask_channels, s.mask_dilations, s.mask_coords),
         mask_predictor=MaskRCNNPredictor(s.mask_channels, s.mask_channels, num_classes),
     )
-    model.rpn = _rpn(s, faster["rpn_anchor_generator"])
+    model.rpn = levels_rpn(s, faster["rpn_anchor_generator"])
     model.transform = PreciseMaskTransform(
         s.image_size, s.image_size, list(s.image_mean), list(s.image_std), _skip_resize=True, maskness=s.maskness
     )
     return model
-
-
-def _rpn(s: MaskRCNNSettings, anchors: AnchorGenerator) -> LevelsRPN:
-    """torchvision's RPN with our sizes, looking at the pyramid levels of strides 4 to 16 only."""
-    head = RPNHead(s.channels, anchors.num_anchors_per_location()[0])
-    return LevelsRPN(
-        ["0", "1", "2"],
-        anchors,
-        head,
-        fg_iou_thresh=s.rpn_fg_iou_thresh,
-        bg_iou_thresh=0.3,
-        batch_size_per_image=s.rpn_batch_size_per_image,
-        positive_fraction=0.5,
-        pre_nms_top_n={"training": s.rpn_pre_nms_top_n_train, "testing": s.rpn_pre_nms_top_n_test},
-        post_nms_top_n={"training": s.rpn_post_nms_top_n_train, "testing": s.rpn_post_nms_top_n_test},
-        nms_thresh=0.7,
-    )
 
 
 def maskrcnn(

@@ -33,15 +33,13 @@ from typing import Any
 import torch
 from torch import nn
 from torchvision.models.detection import KeypointRCNN
-from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, KeypointRCNNPredictor
-from torchvision.models.detection.rpn import RPNHead
 from torchvision.ops import MultiScaleRoIAlign
 
 from ..images import as_float_images, predict_in_batches
 from ..toyworld import PERSON_KEYPOINTS
 from .backbones import TinyFPNBackbone
-from .rcnn import LevelsRPN, RCNNSettings, rcnn_kwargs
+from .rcnn import RCNNSettings, levels_rpn, rcnn_kwargs
 
 __all__ = [
     "POSE",
@@ -129,7 +127,7 @@ def keypointrcnn(num_classes: int = 2, *, settings: KeypointRCNNSettings = POSE,
         keypoint_head=KeypointRCNNHeads(s.channels, list(s.keypoint_layers)),
         keypoint_predictor=HeatmapPredictor(s.keypoint_layers[-1], s.num_keypoints),
     )
-    model.rpn = _rpn(s, faster["rpn_anchor_generator"])
+    model.rpn = levels_rpn(s, faster["rpn_anchor_generator"])
     return model
 
 
@@ -142,24 +140,6 @@ class HeatmapPredictor(KeypointRCNNPredictor):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x).contiguous()
-
-
-def _rpn(s: KeypointRCNNSettings, anchors: AnchorGenerator) -> LevelsRPN:
-    """torchvision's RPN with our sizes, looking at the pyramid levels of strides 4 to 16 only
-    (the stride-2 level exists for the keypoint head; anchors are one size per level)."""
-    head = RPNHead(s.channels, anchors.num_anchors_per_location()[0])
-    return LevelsRPN(
-        ["0", "1", "2"],
-        anchors,
-        head,
-        fg_iou_thresh=s.rpn_fg_iou_thresh,
-        bg_iou_thresh=0.3,
-        batch_size_per_image=s.rpn_batch_size_per_image,
-        positive_fraction=0.5,
-        pre_nms_top_n={"training": s.rpn_pre_nms_top_n_train, "testing": s.rpn_pre_nms_top_n_test},
-        post_nms_top_n={"training": s.rpn_post_nms_top_n_train, "testing": s.rpn_post_nms_top_n_test},
-        nms_thresh=0.7,
-    )
 
 
 def flip_permutation(names: Sequence[str] = PERSON_KEYPOINTS) -> list[int]:

@@ -16,12 +16,12 @@ from typing import Any
 import torch
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.models.detection.rpn import RegionProposalNetwork
+from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
 from torchvision.ops import MultiScaleRoIAlign
 
 from .backbones import IMAGE_MEAN, IMAGE_STD
 
-__all__ = ["LevelsRPN", "RCNNSettings", "rcnn_kwargs"]
+__all__ = ["LevelsRPN", "RCNNSettings", "levels_rpn", "rcnn_kwargs"]
 
 
 @dataclass(frozen=True)
@@ -113,3 +113,22 @@ class LevelsRPN(RegionProposalNetwork):
 
     def forward(self, images: Any, features: dict[str, torch.Tensor], targets: Any = None) -> Any:
         return super().forward(images, OrderedDict((k, features[k]) for k in self.levels), targets)
+
+
+def levels_rpn(settings: RCNNSettings, anchors: AnchorGenerator) -> LevelsRPN:
+    """torchvision's RPN with ``settings``' sizes, looking at the pyramid levels of strides 4 to
+    16 only (Mask R-CNN's and Keypoint R-CNN's finer stride-2 level is for their mask and
+    keypoint heads; anchors are one size per level)."""
+    head = RPNHead(settings.channels, anchors.num_anchors_per_location()[0])
+    return LevelsRPN(
+        ["0", "1", "2"],
+        anchors,
+        head,
+        fg_iou_thresh=settings.rpn_fg_iou_thresh,
+        bg_iou_thresh=0.3,
+        batch_size_per_image=settings.rpn_batch_size_per_image,
+        positive_fraction=0.5,
+        pre_nms_top_n={"training": settings.rpn_pre_nms_top_n_train, "testing": settings.rpn_pre_nms_top_n_test},
+        post_nms_top_n={"training": settings.rpn_post_nms_top_n_train, "testing": settings.rpn_post_nms_top_n_test},
+        nms_thresh=0.7,
+    )
