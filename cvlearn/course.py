@@ -55,7 +55,7 @@ TEXT_STUB = "YOUR ANSWER HERE"
 RUN_METADATA = ("execution", "collapsed", "scrolled")
 """Cell metadata that records a run rather than the notebook: cleared with the outputs."""
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
-"""The course's notebooks: ``00_start_here.ipynb`` to ``05_instance_segmentation.ipynb``."""
+"""The course's notebooks: ``00_start_here.ipynb`` to ``06_pose_crowds_panoptic.ipynb``."""
 
 
 class SolutionMarkerError(ValueError):

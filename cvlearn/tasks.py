@@ -20,6 +20,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from .data import registry
+from .exercises import applications as applications_exercises
 from .exercises import classification as classification_exercises
 from .exercises import detection as detection_exercises
 from .exercises import instance as instance_exercises
@@ -27,22 +28,29 @@ from .exercises import localisation as localisation_exercises
 from .exercises import segmentation as segmentation_exercises
 from .models import (
     FCN,
+    DensityNet,
     Localiser,
     SimpleCNN,
     TinyDetector,
     UNet,
     detect,
     faster_rcnn,
+    keypointrcnn,
     localise,
     maskrcnn,
     maskrcnn_stock,
     predict_classes,
+    predict_counts,
     predict_instances,
+    predict_keypoints,
     predict_probabilities,
 )
-from .recipes import classification, detection, instance, localisation, semantic
+from .recipes import classification, counting, detection, instance, keypoints, localisation, panoptic, semantic
 from .widgets import (
+    density_explorer,
     iou_playground,
+    panoptic_explorer,
+    pose_explorer,
     prediction_browser,
     prediction_explorer,
     score_explorer,
@@ -87,10 +95,13 @@ class Task:
         pictures, one prediction per picture.
     metrics: the headline scores its recipes report (keys of ``Result.metrics``), in the
         order ``cvlearn bench`` shows them.
-    quick_bars: for each recipe, ``(metric, minimum)``: the score its ``quick=True`` run must
-        reach, which a model that does not learn stays below (the contract test runs both).
+    quick_bars: for each recipe, ``(metric, bar)``: the score its ``quick=True`` run must reach
+        (at least ``bar``; at most, for an error in ``lower_is_better``), which a model that does
+        not learn misses (the contract test runs both).
     widgets: the interactive explorers its notebook shows (from :mod:`cvlearn.widgets`).
     exercises: the module of :mod:`cvlearn.exercises` with its notebook's checkers.
+    lower_is_better: the metrics among ``metrics`` that are errors (a count's MAE), for which
+        less is better.
     """
 
     name: str
@@ -106,6 +117,12 @@ class Task:
     quick_bars: Mapping[str, tuple[str, float]]
     widgets: tuple[Callable[..., Any], ...]
     exercises: ModuleType
+    lower_is_better: tuple[str, ...] = ()
+
+    def reaches(self, recipe: str, value: float) -> bool:
+        """Whether ``value`` of ``recipe``'s quick-bar metric reaches its bar (see ``quick_bars``)."""
+        metric, bar = self.quick_bars[recipe]
+        return value <= bar if metric in self.lower_is_better else value >= bar
 
 
 TASKS: dict[str, Task] = {}
@@ -199,7 +216,7 @@ def real_data_table() -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# The five tasks
+# The tasks
 # --------------------------------------------------------------------------------------------
 
 register(
@@ -294,5 +311,62 @@ register(
         quick_bars={"instance": ("mask_ap50", 0.15)},
         widgets=(score_explorer,),
         exercises=instance_exercises,
+    )
+)
+
+register(
+    Task(
+        name="pose",
+        notebook="06_pose_crowds_panoptic",
+        question="what instances are for: poses with Keypoint R-CNN, crowds as density maps, panoptic streets",
+        toy_dataset="toy-street",
+        real_dataset=None,
+        on_real_data="COCO keypoints, described in the notebook (not downloaded)",
+        models=(keypointrcnn,),
+        recipes={"pose": lambda ds: keypoints.build_model(keypoints.CONFIG)},
+        predict=predict_keypoints,
+        metrics=("keypoint_ap50", "keypoint_ap"),
+        quick_bars={"pose": ("keypoint_ap50", 0.1)},
+        widgets=(pose_explorer,),
+        exercises=applications_exercises,
+    )
+)
+
+register(
+    Task(
+        name="counting",
+        notebook="06_pose_crowds_panoptic",
+        question="(the same notebook) a crowd counted from a density map, against counting detections",
+        toy_dataset="toy-crowd",
+        real_dataset=None,
+        on_real_data="ShanghaiTech, described in the notebook (not downloaded)",
+        models=(DensityNet,),
+        recipes={"counting": lambda ds: counting.CONFIG.build_model()},
+        predict=predict_counts,
+        # (the recipe also reports ``mean_count``, the scale its errors are read against)
+        metrics=("count_mae", "count_rmse", "detection_count_mae"),
+        quick_bars={"counting": ("count_mae", 80.0)},
+        widgets=(density_explorer,),
+        exercises=applications_exercises,
+        lower_is_better=("count_mae", "count_rmse", "detection_count_mae"),
+    )
+)
+
+register(
+    Task(
+        name="panoptic",
+        notebook="06_pose_crowds_panoptic",
+        question="(the same notebook) stuff and things at once: a U-Net and Mask R-CNN merged, scored with PQ",
+        toy_dataset="toy-street",
+        real_dataset=None,
+        on_real_data="Cityscapes panoptic, described in the notebook (not downloaded)",
+        models=(UNet, maskrcnn),
+        recipes={"panoptic": lambda ds: panoptic.build_model(panoptic.CONFIG, len(ds.categories))},
+        predict=panoptic.predict_panoptic,
+        metrics=("pq", "sq", "rq", "pq_things", "pq_stuff", "merge_ms_per_image"),
+        quick_bars={"panoptic": ("pq", 0.2)},
+        widgets=(panoptic_explorer,),
+        exercises=applications_exercises,
+        lower_is_better=("merge_ms_per_image",),
     )
 )

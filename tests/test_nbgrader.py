@@ -2,7 +2,7 @@
 
 * ``nbgrader generate_assignment`` on the complete edition gives the student edition's cells;
 * ``nbgrader autograde`` gives the complete edition full marks and the student edition zero:
-  notebook 01 end to end (it trains), and every exercise of 02-05 in a small notebook of only
+  notebook 01 end to end (it trains), and every exercise of 02-06 in a small notebook of only
   their exercise cells. Both execute notebooks, so they are marked ``notebooks``.
 
 Needs the ``[teach]`` extra (nbgrader); skipped without it.
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 STUDENT = NOTEBOOKS / "student"
 PRELUDE = "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom torchvision.ops import nms\n"
-"""What the exercise cells of 02-05 use from earlier cells of their notebooks."""
+"""What the exercise cells of 02-06 use from earlier cells of their notebooks."""
 
 
 def nbgrader(course: Path, *args: str) -> str:
@@ -134,7 +134,7 @@ def test_generate_assignment_gives_the_student_edition(course):
 
 @pytest.mark.notebooks  # eight small notebooks, each in its own kernel: a minute or two
 def test_autograde_gives_the_exercises_full_marks_and_their_stubs_zero(course):
-    names = [p.name for p in instructor_notebooks(NOTEBOOKS) if p.name[:2] in {"02", "03", "04", "05"}]
+    names = [p.name for p in instructor_notebooks(NOTEBOOKS) if p.name[:2] in {"02", "03", "04", "05", "06"}]
     (course / "source" / "exercises").mkdir()
     for name in names:
         nbformat.write(exercises_only(NOTEBOOKS / name), course / "source" / "exercises" / name)

@@ -52,7 +52,7 @@ def test_the_teaching_guide_is_linked_and_its_make_targets_exist():
     for target in set(re.findall(r"`make (\w+)`|^\s+make (\w+)", guide, re.M)):
         name = next(t for t in target if t)
         assert _recipe(name), f"TEACHING.md names `make {name}`, which the Makefile lacks"
-    for section in ("90-minute", "one-day", "6-week", "student edition", "nbgrader", "nbgitpuller", "Wi-Fi"):
+    for section in ("90-minute", "one-day", "7-week", "student edition", "nbgrader", "nbgitpuller", "Wi-Fi"):
         assert section in guide, section
 
 

@@ -11,6 +11,14 @@ answer (``None``, a stub, a wrong shape, a crash) is a ✗ with a hint, never a 
 unanswered one (``NotImplementedError``) says "not answered yet" and raises on.
 """
 
+from .applications import (
+    TINY_PRED,
+    TINY_TRUE,
+    check_count_predictions,
+    check_density_map,
+    check_oks,
+    check_tiny_pq,
+)
 from .classification import (
     SHORTCUT_SIZE,
     add_colour_shortcut,
@@ -34,6 +42,8 @@ from .segmentation import (
 
 __all__ = [
     "SHORTCUT_SIZE",
+    "TINY_PRED",
+    "TINY_TRUE",
     "Feedback",
     "add_colour_shortcut",
     "anchor_recall",
@@ -49,17 +59,21 @@ __all__ = [
     "check_cluster_agreement",
     "check_colour_shortcut",
     "check_conv_output_size",
+    "check_count_predictions",
+    "check_density_map",
     "check_encode_offsets",
     "check_fixed_iou",
     "check_flip",
     "check_giou",
     "check_iou_from_confusion",
     "check_mask_iou",
+    "check_oks",
     "check_pixel_loss",
     "check_roi_align",
     "check_semantic_from_instances",
     "check_shape_predictions",
     "check_thresholds",
+    "check_tiny_pq",
     "check_transposed_conv",
     "check_xywh_to_xyxy",
     "checker",

@@ -19,8 +19,9 @@ Panoptic quality, COCO's definition (Kirillov et al., 2019, and ``panopticapi``)
 
 ``torchmetrics.detection.PanopticQuality`` gives the same numbers (tests/metrics/test_panoptic.py
 checks it) except where a *prediction* says void: it then ignores a true segment mostly predicted
-void, and leaves such pixels out of IoUs; COCO, and this module, count the segment as missed (a
-model cannot skip a person by declining to label it).
+void, and leaves such pixels out of IoUs; COCO, and this module by default, count the segment as
+missed (a model cannot skip a person by declining to label it). ``predicted_void="ignored"``
+applies torchmetrics' rule instead, and then the two agree everywhere.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def _segments(
     return np.where(np.isin(classes, stuff) & (ids != void), classes * divisor, ids)
 
 
-def _picture_stats(pred: np.ndarray, true: np.ndarray, divisor: int, void: int) -> dict[int, np.ndarray]:
+def _picture_stats(
+    pred: np.ndarray, true: np.ndarray, divisor: int, void: int, predicted_void: str = "missed"
+) -> dict[int, np.ndarray]:
     """{class: [IoU sum, TP, FP, FN]} of one picture; stuff ids already merged per class."""
     pred_ids, pred_index = np.unique(pred.ravel(), return_inverse=True)
     true_ids, true_index = np.unique(true.ravel(), return_inverse=True)
@@ -83,6 +86,9 @@ def _picture_stats(pred: np.ndarray, true: np.ndarray, divisor: int, void: int) 
     true_void = true_ids == void
     on_void = overlap[:, true_void].sum(1)  # predicted pixels nobody labelled: they count neither way
     union = pred_area[:, None] - on_void[:, None] + true_area[None, :] - overlap
+    # torchmetrics' rule: true pixels predicted void are left out too, as if nobody had labelled them
+    left_void = overlap[pred_ids == void].sum(0) if predicted_void == "ignored" else np.zeros_like(true_area)
+    union -= left_void[None, :]
     iou = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
     same = (pred_ids[:, None] // divisor) == (true_ids[None, :] // divisor)
     match = same & (iou > 0.5) & (pred_ids[:, None] != void) & ~true_void[None, :]
@@ -98,7 +104,8 @@ def _picture_stats(pred: np.ndarray, true: np.ndarray, divisor: int, void: int) 
         if on_void[p] <= 0.5 * pred_area[p]:  # COCO ignores predictions mostly on unlabelled pixels
             add(int(pred_ids[p] // divisor), 2, 1)
     for t in np.flatnonzero(~match.any(0) & ~true_void):
-        add(int(true_ids[t] // divisor), 3, 1)
+        if left_void[t] <= 0.5 * true_area[t]:  # (always, under COCO's rule)
+            add(int(true_ids[t] // divisor), 3, 1)
     return stats
 
 
@@ -126,6 +133,7 @@ def panoptic_quality(
     stuff: Sequence[int],
     divisor: int = 1000,
     void: int = 0,
+    predicted_void: str = "missed",
 ) -> dict[str, Any]:
     """Panoptic quality of predicted panoptic maps against true ones, written from scratch.
 
@@ -134,10 +142,19 @@ def panoptic_quality(
     person 5 and car 6; sky 1, road 2, pavement 3, building 4). Segments are matched within each
     picture; the counts add up over pictures before PQ is taken, as COCO does.
 
+    predicted_void: what a *predicted* void pixel means. ``"missed"`` (COCO's rule, the default):
+    nothing special, so a true segment the prediction leaves void is a false negative.
+    ``"ignored"`` (torchmetrics' ``PanopticQuality``): "no opinion", so true pixels predicted void
+    are left out of IoUs, and a true segment mostly predicted void is not counted at all.
+
     Returns ``pq``, ``sq``, ``rq`` (means over the classes present), ``pq_things``, ``pq_stuff``
     and ``per_class``: {class: {"pq", "sq", "rq", "tp", "fp", "fn"}} for each class present.
     """
     _check_classes(things, stuff)
+    if predicted_void not in ("missed", "ignored"):
+        raise ValueError(
+            f"predicted_void must be 'missed' (COCO's rule) or 'ignored' (torchmetrics'), got {predicted_void!r}"
+        )
     preds, trues = _maps(pred, "pred"), _maps(true, "true")
     if len(preds) != len(trues) or any(p.shape != t.shape for p, t in zip(preds, trues)):
         shapes = next(((p.shape, t.shape) for p, t in zip(preds, trues) if p.shape != t.shape), None)
@@ -151,7 +168,7 @@ def panoptic_quality(
     for p, t in zip(preds, trues):
         p = _segments(p, things, stuff, divisor, void, "pred")
         t = _segments(t, things, stuff, divisor, void, "true")
-        for cls, counts in _picture_stats(p, t, divisor, void).items():
+        for cls, counts in _picture_stats(p, t, divisor, void, predicted_void).items():
             totals[cls] = totals.get(cls, np.zeros(4)) + counts
     table = _class_table(totals)
     return {

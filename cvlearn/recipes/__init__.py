@@ -15,7 +15,7 @@ by default) is listed in :data:`cvlearn.tasks.TASKS`.
 
 import sys
 
-from . import classification, counting, detection, instance, keypoints, localisation, semantic
+from . import classification, counting, detection, instance, keypoints, localisation, panoptic, semantic
 from ._base import RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "instance",
     "keypoints",
     "localisation",
+    "panoptic",
     "register",
     "semantic",
 ]

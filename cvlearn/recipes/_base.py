@@ -19,7 +19,16 @@ from torch import nn
 
 from ..train import History
 
-__all__ = ["RECIPES", "RecipeFn", "RecipeModule", "Result", "Stopwatch", "count_parameters", "register"]
+__all__ = [
+    "RECIPES",
+    "RecipeFn",
+    "RecipeModule",
+    "Result",
+    "Stopwatch",
+    "count_parameters",
+    "rcnn_fit_options",
+    "register",
+]
 
 
 @dataclass
@@ -61,6 +70,26 @@ def register(name: str) -> Callable[[RecipeFn], RecipeFn]:
         return fn
 
     return add
+
+
+def rcnn_fit_options(config: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`cvlearn.train.fit` that an R-CNN recipe's configuration fixes
+    (Mask R-CNN's, Keypoint R-CNN's: ``epochs``, ``lr``, ``weight_decay``, ``optimizer``,
+    ``schedule``, ``max_seconds``, ``channels_last``). torchvision's R-CNNs compute their own
+    losses (``loss_fn=None``) and train to the end of their schedule: there is no validation
+    score to watch (``monitor=None``) and no best epoch to go back to."""
+    return {
+        "epochs": config.epochs,
+        "loss_fn": None,
+        "lr": config.lr,
+        "weight_decay": config.weight_decay,
+        "optimizer": config.optimizer,
+        "schedule": config.schedule,
+        "monitor": None,
+        "restore_best": False,
+        "max_seconds": config.max_seconds,
+        "channels_last": config.channels_last,
+    }
 
 
 def count_parameters(model: nn.Module) -> int:

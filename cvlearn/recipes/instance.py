@@ -29,7 +29,7 @@ from .. import data
 from ..metrics.instance import instance_metrics
 from ..models.instance import SMALL, MaskRCNNSettings, PreciseMaskTransform, maskrcnn, maskrcnn_stock, predict_instances
 from ..train import Callback, History, TimeBudget, TrainingState, fit, seed_everything
-from ._base import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, rcnn_fit_options, register
 
 
 @dataclass(frozen=True)
@@ -294,20 +294,11 @@ def train(
     history = fit(
         model,
         loader,
-        epochs=config.epochs,
-        loss_fn=None,
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        optimizer=config.optimizer,
-        schedule=config.schedule,
-        monitor=None,
-        restore_best=False,
         seed=seed,
-        max_seconds=config.max_seconds,
         callbacks=list(callbacks),
         progress=progress,
         device="cpu" if quick else None,
-        channels_last=config.channels_last,
+        **rcnn_fit_options(config),
     )
     seen = len(history.step_losses) * config.batch_size
     return model, history, seen

@@ -28,7 +28,7 @@ from ..metrics.keypoints import keypoint_metrics
 from ..models.keypoints import POSE, KeypointRCNNSettings, flip_keypoints, keypointrcnn, predict_keypoints
 from ..toyworld import PERSON_KEYPOINTS
 from ..train import Callback, History, fit, seed_everything
-from ._base import Result, Stopwatch, count_parameters, register
+from ._base import Result, Stopwatch, count_parameters, rcnn_fit_options, register
 
 PERSON = 1
 """The person's label in toy-street (``categories`` are background, person, car)."""
@@ -56,7 +56,7 @@ class PoseConfig:
     person_only: bool = True
     batch_size: int = 8
     epochs: int = 5
-    images_per_epoch: int | None = 1000
+    images_per_epoch: int | None = 768
     lr: float = 3e-3
     weight_decay: float = 1e-4
     optimizer: str = "adamw"
@@ -76,10 +76,11 @@ class PoseConfig:
 
 
 CONFIG = PoseConfig()
-"""Notebook 06 and the ``pose`` recipe train exactly this: 625 steps of 8 pictures at 128 px, about
-0.22 s a step on 2 idle CPU cores (about 140 s; ``max_seconds`` keeps it within the issue's 150 s
-on a slower machine). 128 px beat 96 px at the same number of steps (keypoint AP@0.5 0.59 vs 0.51
-after 500 steps) for 1.26 times the time a step."""
+"""Notebook 06 and the ``pose`` recipe train exactly this: 480 steps of 8 pictures at 128 px,
+0.23 s a step on 2 idle CPU cores in ``cvlearn bench``, 0.25 to 0.30 s inside the notebook (110
+to 145 s). ``max_seconds`` keeps it within the issue's 150 s on a slower machine, at the cost of
+the last steps (625 steps ran into it inside the notebook). 128 px beat 96 px at the same number
+of steps (keypoint AP@0.5 0.59 vs 0.51 after 500 steps) for 1.26 times the time a step."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,23 +203,8 @@ def train(
     flips = RandomHorizontalFlipJoints() if config.flips else None
     train_set = load_split(config, "train", pictures, seed, transforms=flips, progress=progress)
     model = build_model(config)
-    history = fit(
-        model,
-        train_loader(train_set, config, seed),
-        epochs=config.epochs,
-        loss_fn=None,
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        optimizer=config.optimizer,
-        schedule=config.schedule,
-        monitor=None,
-        restore_best=False,
-        seed=seed,
-        max_seconds=config.max_seconds,
-        callbacks=list(callbacks),
-        progress=progress,
-        channels_last=config.channels_last,
-    )
+    loader = train_loader(train_set, config, seed)
+    history = fit(model, loader, seed=seed, callbacks=list(callbacks), progress=progress, **rcnn_fit_options(config))
     return model, history, len(history.step_losses) * config.batch_size
 
 

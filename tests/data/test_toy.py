@@ -185,3 +185,27 @@ def test_older_datasets_cache_only_their_own_arrays(tmp_path):
     assert sorted(np.load(path).files) == sorted(toy._ARRAYS)
     path = data.build_split("toy-street", "val", 64, 3, 0, tmp_path, progress=False)
     assert sorted(np.load(path).files) == sorted((*toy._ARRAYS, "keypoints"))
+
+
+@pytest.mark.parametrize("name", ["toy-crowd", "toy-street", "toy-pets"])
+def test_target_keys_list_every_key_in_order(small, name):
+    ds = small(name, "val", n=4)
+    assert list(ds.target(1)) == list(ds.target_keys) == list(ds[1][1])
+
+
+@pytest.mark.parametrize(("name", "keys"), [("toy-crowd", ("count", "boxes", "points")), ("toy-street", ("panoptic",))])
+def test_target_builds_only_the_keys_asked_for(small, name, keys):
+    ds = small(name, "val", n=4)
+    for i in range(len(ds)):
+        whole, some = ds.target(i), ds.target(i, keys=keys)
+        assert tuple(some) == keys, "only the keys asked for, in the order asked"
+        for key in keys:
+            assert type(some[key]) is type(whole[key])
+            assert some[key] == whole[key] if key == "count" else torch.equal(some[key], whole[key])
+
+
+def test_target_keys_that_do_not_exist_get_clear_errors(small):
+    with pytest.raises(ValueError, match=r"keys must be among \[.*'image_id'\] for toy-pets, got \['points'\]"):
+        small("toy-pets", "val", n=4).target(0, keys=("boxes", "points"))
+    with pytest.raises(ValueError, match="keys must be a collection of target keys.*got the string 'count'"):
+        small("toy-crowd", "val", n=4).target(0, keys="count")

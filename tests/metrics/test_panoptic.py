@@ -109,6 +109,34 @@ def test_panoptic_quality_equals_torchmetrics(small):
     assert len(differences) == 3 + 3 * 6 and max(differences) <= 1e-6
 
 
+def _voided(panoptic, rng):
+    """A prediction that says void where a model would: some people and cars wholly or partly left
+    void (the merge's unclaimed thing pixels), plus the corruptions of :func:`_corrupt`."""
+    pan = _corrupt(panoptic, rng)
+    for ident in [i for i in pan.unique().tolist() if i // 1000 in THINGS]:
+        mask = pan == ident
+        if rng.random() < 0.3:
+            pan[mask] = 0
+        elif rng.random() < 0.4:
+            columns = torch.nonzero(mask)[:, 1]
+            pan[mask & (torch.arange(mask.shape[1]) < columns.float().quantile(rng.random()))] = 0
+    return pan
+
+
+def test_with_predicted_void_ignored_it_equals_torchmetrics_and_coco_counts_it_missed(small):
+    _, targets = _street(small)
+    rng = np.random.default_rng(1)
+    trues = [t["panoptic"] for t in targets]
+    preds = [_voided(t, rng) for t in trues]
+    theirs = [float(v) for v in _torchmetrics_pq(preds, trues, per_class=False)]
+    ignored = panoptic_quality(preds, trues, THINGS, STUFF, predicted_void="ignored")
+    coco = panoptic_quality(preds, trues, THINGS, STUFF)
+    assert max(abs(ignored[k] - v) for k, v in zip(("pq", "sq", "rq"), theirs)) <= 1e-6
+    assert coco["per_class"][5]["fn"] > ignored["per_class"][5]["fn"] and coco["pq"] < ignored["pq"] - 0.01
+    with pytest.raises(ValueError, match="predicted_void must be 'missed'"):
+        panoptic_quality(preds, trues, THINGS, STUFF, predicted_void="skip")
+
+
 def _one_hot(semantic, classes=7):
     return torch.nn.functional.one_hot(semantic, classes).permute(2, 0, 1).float()
 

@@ -1,6 +1,7 @@
-"""cvlearn.recipes.counting: the configuration, the data it trains on (density maps that sum to
-the counts, flips that move picture and map together, detector boxes without hidden people), the
-threshold chosen for counting detections, and a quick run of the recipe."""
+"""cvlearn.recipes.counting: the configuration, what it reads of toy-crowd (points, counts and
+boxes, never masks), the data it trains on (density maps that sum to the counts, flips that move
+picture and map together, detector boxes without hidden people), the threshold chosen for counting
+detections, and a quick run of the recipe."""
 
 import math
 
@@ -11,11 +12,13 @@ from cvlearn.models import DensityNet
 from cvlearn.recipes import RECIPES, counting
 from cvlearn.recipes.counting import (
     CONFIG,
+    CROWD_KEYS,
     QUICK,
     CountingConfig,
     CrowdBoxes,
     CrowdSplit,
     DensityPairs,
+    crowd_split,
     density_loss,
     density_targets,
     make_loader,
@@ -44,6 +47,31 @@ def test_config_builds_its_network():
     assert CONFIG.dataset == "toy-crowd" and CONFIG.fit_options()["epochs"] == CONFIG.epochs
     assert QUICK.widths == CONFIG.widths  # the quick run trains the notebook's network
     assert CONFIG.as_dict()["sigma"] == CONFIG.sigma
+
+
+def test_crowd_split_reads_points_counts_and_boxes_but_never_builds_a_mask(small, monkeypatch):
+    ds = small("toy-crowd", "val", n=6)
+    built = []
+    annotation = ds._annotation
+
+    def spy(key, *args):
+        built.append(key)
+        return annotation(key, *args)
+
+    monkeypatch.setattr(ds, "_annotation", spy)
+    split = crowd_split(ds)
+    assert set(built) == set(CROWD_KEYS) and "masks" not in built  # a crowd's masks: ~5 MB a picture
+    monkeypatch.undo()
+    assert len(split) == 6 and split.images is ds.images and split.categories == ("background", "person")
+    for i in range(len(ds)):
+        whole = ds.target(i)
+        assert torch.equal(split.points[i], whole["points"]) and split.counts[i] == whole["count"]
+        assert torch.equal(split.boxes[i], whole["boxes"].float()) and type(split.boxes[i]) is torch.Tensor
+
+
+def test_crowd_split_refuses_a_dataset_without_head_points(small):
+    with pytest.raises(ValueError, match="dataset must be a toy dataset with head points.*toy-pets"):
+        crowd_split(small("toy-pets", "val", n=4))
 
 
 def test_density_targets_sum_to_the_counts():
