@@ -19,6 +19,7 @@ def quick_run(tmp_path_factory, data_root):
     return code, json.loads(out.read_text()), md.read_text()
 
 
+@pytest.mark.training
 def test_quick_bench_runs_every_recipe(quick_run):
     code, results, _ = quick_run
     assert code == 0
@@ -45,6 +46,7 @@ def test_instance_record_reports_mask_ap_with_and_without_maskness(data_root, mo
     assert "| recipe | box_ap50 | mask_ap50 | mask_ap | mask_ap50_no_maskness | mask_ap_no_maskness |" in report
 
 
+@pytest.mark.training
 def test_render_speed_is_reported_for_every_dataset(quick_run):
     _, results, _ = quick_run
     from cvlearn.toyworld import SPECS
@@ -53,6 +55,7 @@ def test_render_speed_is_reported_for_every_dataset(quick_run):
     assert all(r["samples_per_s"] > 0 and r["size"] == 64 for r in results["render"])
 
 
+@pytest.mark.training
 def test_report_is_a_markdown_table_with_the_machine(quick_run):
     _, results, md = quick_run
     assert md.startswith("# Benchmark results") and "cvlearn bench --quick --compare`" in md
@@ -60,6 +63,7 @@ def test_report_is_a_markdown_table_with_the_machine(quick_run):
     assert "quick smoke run" in md
 
 
+@pytest.mark.training
 def test_every_comparison_is_reported(quick_run):
     _, results, _ = quick_run
     names = [r["comparison"] for r in results["compare"]]

@@ -170,6 +170,7 @@ def frozen_optimiser(monkeypatch):
     monkeypatch.setattr(train, "_make_optimizer", make_frozen)
 
 
+@pytest.mark.training
 @pytest.mark.parametrize(("name", "recipe"), RECIPE_PAIRS)
 def test_its_quick_run_learns_what_an_untrained_model_misses(name, recipe, monkeypatch):
     assert set(tasks.get(name).quick_bars) == set(tasks.get(name).recipes)
