@@ -47,6 +47,9 @@ WIDGETS = (  # (the function, the label of the slider the test moves)
     ("threshold_explorer", "score ≥"),
     ("segmentation_explorer", "opacity"),
     ("score_explorer", "score ≥"),
+    ("pose_explorer", "picture"),
+    ("density_explorer", "picture"),
+    ("panoptic_explorer", "picture"),
 )
 
 # The machine's network is closed, so Chromium must not try its own background connections.

@@ -376,7 +376,7 @@ def panoptic_explorer(
     picture = widgets.IntSlider(value=0, min=0, max=len(images) - 1, description="picture", continuous_update=False)
     layer = widgets.ToggleButtons(options=list(PANOPTIC_LAYERS), value=PANOPTIC_LAYERS[0])
     shown = widgets.Image(format="png", layout=PICTURE_LAYOUT)
-    caption = widgets.Label("left: predicted · right: true · black: void")
+    caption = widgets.Label("left: predicted · right: true · void left bare")
 
     def draw(_: Any = None) -> None:
         i = picture.value
