@@ -7,6 +7,8 @@ The notebooks teach; the package remembers. Modules, one per idea:
   and cached) or real (Oxford-IIIT Pet, Penn-Fudan and Pascal VOC in the toy world's format,
   fetched only on request, checksummed, never left half unpacked); ``data.registry`` lists them;
 * ``weights``: pretrained torchvision weights, checked (cached? downloadable?) before use;
+* ``augment``: augmentations (flip, scale jitter, crop, colour, copy-paste) that move every
+  annotation with the picture, and ``check_consistent``, which says when one does not;
 * ``formats``: ImageFolder, COCO JSON and palette PNG exports;
 * ``plot``: grids, boxes, masks, instances, training curves, the five-task figure;
 * ``train``: ``fit``, a training loop with progress bar, checkpoints and history;

@@ -385,11 +385,15 @@ def _make_optimizer(
     raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
 
 
-def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str | None, lr: float, total_steps: int) -> Any:
+def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str | None, total_steps: int) -> Any:
     if schedule is None:
         return None
     if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total_steps, 1), pct_start=0.2)
+        # each parameter group peaks at its own learning rate (a pretrained backbone's lower one)
+        peaks = [group.get("max_lr", group["lr"]) for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=peaks, total_steps=max(total_steps, 1), pct_start=0.2
+        )
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     raise ValueError(f"schedule must be 'onecycle', 'cosine' or None, got {schedule!r}")
@@ -538,7 +542,9 @@ def fit(
         evaluate: ``evaluate(model) -> {name: value}``, called after each epoch in eval mode
             (for scores that need the whole split, such as mAP); keys are prefixed ``val_``.
         lr, weight_decay, optimizer, schedule: AdamW (or SGD) with a one-cycle schedule whose
-            peak learning rate is ``lr``.
+            peak learning rate is ``lr``. An ``optimizer`` built beforehand (``torch.optim.AdamW``
+            over parameter groups, say, a pretrained backbone's with a lower learning rate) is
+            used as it is; the schedule then peaks at each group's own ``lr``.
         device: ``None`` or ``"auto"`` picks CUDA, then MPS, then the CPU.
         seed: seeds Python, NumPy and torch before building anything random (None: don't).
         checkpoint: file that keeps the best weights (by ``monitor``), written atomically.
@@ -602,7 +608,7 @@ def fit(
             f"schedule={schedule!r} needs to know the number of steps, but train_loader has no len(); "
             "use a DataLoader or schedule=None"
         )
-    scheduler = _make_scheduler(opt, schedule, lr, epochs * steps_per_epoch)
+    scheduler = _make_scheduler(opt, schedule, epochs * steps_per_epoch)
     state = TrainingState(model=model, optimizer=opt, history=history, epochs=epochs)
     best_value, best_state = None, None
     bar = tqdm(total=epochs * steps_per_epoch or None, desc="training", unit="step", disable=not progress)

@@ -14,12 +14,22 @@ downloading anything, then builds the model with :func:`load_pretrained`, which 
 
 Models are built through torchvision's ``weights=`` API, and every ``torch.load`` on the way
 runs with ``weights_only=True``: a weight file then holds tensors only and cannot run code.
+
+The course's own weights (:data:`COURSE_WEIGHTS`: ``"course-backbone"``, the residual CNN of the
+course's detectors pretrained on crops of every toy object) are asked for the same way, with the
+model's builder: ``available("course-backbone")``, then
+``load_pretrained(BackboneClassifier, weights="course-backbone")``. They are made on this
+machine, not downloaded (``cvlearn.recipes.pretrain`` trains them in about two minutes), and
+cached like a dataset: in the data folder's ``weights/NAME/``, written atomically beside a
+manifest with their sha256, which every load checks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import io
+import json
 import os
 import pickle
 from collections.abc import Callable, Iterator
@@ -33,6 +43,7 @@ from torch import nn
 from torchvision.models import WeightsEnum, get_model_builder, get_model_weights, get_weight
 
 from . import system
+from .data.cache import atomic_write, default_root, display_path, readable_roots, sha256
 
 NETWORK_TIMEOUT = 0.5
 """Seconds :func:`available` waits for the weights' server before calling it unreachable."""
@@ -115,20 +126,26 @@ def cache_file(weights: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
 
 
-def available(weights: Any, network: bool = True, timeout: float = NETWORK_TIMEOUT) -> WeightsStatus:
+def available(
+    weights: Any, network: bool = True, timeout: float = NETWORK_TIMEOUT
+) -> WeightsStatus | CourseWeightsStatus:
     """Whether ``weights`` are in the torch cache or downloadable; never downloads, never raises offline.
 
     The cache is a file check; only when the file is missing is the weights' server tried, with
     a connection that gives up after ``timeout`` seconds (``network=False`` skips it).
 
     Args:
-        weights: a torchvision weights enum member or its full name, see :func:`resolve`.
+        weights: a torchvision weights enum member or its full name, see :func:`resolve`; or
+            the name of the course's own weights (:data:`COURSE_WEIGHTS`), whose status says
+            whether they are cached and valid (they are never downloaded).
         network: whether to try the server when the file is not cached.
         timeout: seconds to wait for the server.
 
     Returns:
         A :class:`WeightsStatus`; true when the weights can be used, ``str()`` gives one line.
     """
+    if is_course_weights(weights):
+        return course_status(weights)
     member = resolve(weights)
     file = cache_file(member)
     cached = file.is_file() and file.stat().st_size > 0
@@ -220,7 +237,9 @@ def load_pretrained(
         model: a torchvision model name (``"maskrcnn_resnet50_fpn_v2"``, ``"resnet18"``) or builder.
         weights: the weights, a member or name (``"DEFAULT"``, ``"COCO_V1"``,
             ``"ResNet18_Weights.IMAGENET1K_V1"``); ``None`` builds from scratch, though a
-            detection model's default ``weights_backbone`` is still checked.
+            detection model's default ``weights_backbone`` is still checked. For the course's
+            own weights (``"course-backbone"``), ``model`` is the builder they were saved from
+            (:class:`cvlearn.models.BackboneClassifier`); it gets the arguments in their manifest.
         progress: show torchvision's download progress bar.
         timeout: seconds to wait for the weights' server when the file is not cached.
         **kwargs: passed to the builder (``num_classes``, ``weights_backbone``, ...).
@@ -231,6 +250,8 @@ def load_pretrained(
         is reported the same way. Wrong arguments still raise ValueError/TypeError.
     """
     builder = _builder(model)
+    if is_course_weights(weights):
+        return _load_course_model(builder, weights, kwargs)
     needed = _weights_arguments(builder, {**kwargs, "weights": weights})
     for status in (available(member, timeout=timeout) for member in needed.values()):
         if not status:
@@ -247,3 +268,144 @@ def load_pretrained(
             f"the file may be damaged or incomplete: delete {files} and run this again with a network"
         )
         return None
+
+
+# --------------------------------------------------------------------------------------------
+# The course's own weights: made here, cached like a dataset
+# --------------------------------------------------------------------------------------------
+
+COURSE_WEIGHTS = {
+    "course-backbone": (
+        "the course's residual CNN (the body of its detectors' TinyFPNBackbone) pretrained on crops "
+        "of every toy object",
+        "cvlearn.recipes.pretrain.backbone() (notebook 07 calls it) trains and caches them in about two minutes",
+    ),
+}
+"""The course's own weights by name: (what they are, how to make them)."""
+
+WEIGHTS_FILE, MANIFEST_FILE = "weights.pt", "manifest.json"
+
+
+def is_course_weights(weights: Any) -> bool:
+    """Whether ``weights`` names the course's own weights (a key of :data:`COURSE_WEIGHTS`)."""
+    return isinstance(weights, str) and weights in COURSE_WEIGHTS
+
+
+def _check_course_name(name: str) -> None:
+    if not is_course_weights(name):
+        raise ValueError(f"name must be one of the course's weights {sorted(COURSE_WEIGHTS)}, got {name!r}")
+
+
+def course_weights_folder(name: str, root: str | Path | None = None) -> Path:
+    """Where the course's weights ``name`` are written: ``ROOT/weights/NAME/`` (ROOT: the data folder)."""
+    _check_course_name(name)
+    return Path(root if root is not None else default_root()) / "weights" / name
+
+
+@dataclass(frozen=True)
+class CourseWeightsStatus:
+    """Whether the course's weights ``weights`` are cached here and match their manifest.
+
+    ``folder``: where they are (or would be written); ``manifest``: what their manifest says
+    (``None`` when there is none); ``problem``: why a cached copy cannot be used, or ``None``.
+    True when they can be loaded.
+    """
+
+    weights: str
+    folder: Path
+    manifest: dict[str, Any] | None
+    problem: str | None
+
+    @property
+    def cached(self) -> bool:
+        return self.manifest is not None and self.problem is None
+
+    def __bool__(self) -> bool:
+        return self.cached
+
+    @property
+    def message(self) -> str:
+        """One line: where the weights are and how they were made, or what to do."""
+        where = display_path(self.folder)
+        if self.cached:
+            made = self.manifest or {}
+            return (
+                f"✓ course weights {self.weights} are cached in {where} "
+                f"(trained in {made.get('train_s', 0):.0f} s, {made.get('summary', '')})"
+            )
+        how = COURSE_WEIGHTS[self.weights][1]
+        if self.problem:
+            return f"✗ course weights {self.weights} in {where} cannot be used ({self.problem}); {how}"
+        return f"✗ course weights {self.weights} are not made yet on this machine; {how}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _status_in(name: str, folder: Path) -> CourseWeightsStatus:
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        return CourseWeightsStatus(name, folder, None, None)
+    file = folder / WEIGHTS_FILE
+    if not file.is_file():
+        return CourseWeightsStatus(name, folder, manifest, f"{WEIGHTS_FILE} is missing")
+    if sha256(file) != manifest.get("sha256"):
+        return CourseWeightsStatus(name, folder, manifest, f"{WEIGHTS_FILE} does not match its manifest's sha256")
+    return CourseWeightsStatus(name, folder, manifest, None)
+
+
+def course_status(name: str, root: str | Path | None = None) -> CourseWeightsStatus:
+    """The status of the course's weights ``name``: the first valid copy in the data folders
+    (:func:`cvlearn.data.cache.readable_roots`, or ``root``), else why there is none."""
+    _check_course_name(name)
+    roots = [Path(root)] if root is not None else readable_roots()
+    statuses = [_status_in(name, course_weights_folder(name, r)) for r in roots]
+    return next((s for s in statuses if s), next((s for s in statuses if s.manifest), statuses[0]))
+
+
+def save_course_weights(
+    name: str, state: dict[str, torch.Tensor], manifest: dict[str, Any], root: str | Path | None = None
+) -> Path:
+    """Cache ``state`` (a state dict) as the course's weights ``name``; returns their folder.
+
+    The weights are written first, then the manifest (``manifest`` plus their sha256), each
+    atomically: an interrupted save leaves no manifest that matches, so the next load reports
+    it and the weights are made again. ``manifest`` must hold JSON values.
+    """
+    folder = course_weights_folder(name, root)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(folder / WEIGHTS_FILE, lambda f: f.write(buffer.getvalue()))
+    entry = {**manifest, "name": name, "sha256": sha256(folder / WEIGHTS_FILE)}
+    atomic_write(folder / MANIFEST_FILE, lambda f: f.write(json.dumps(entry, indent=1)), mode="w")
+    return folder
+
+
+def load_course_weights(name: str, root: str | Path | None = None) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The cached course weights ``name`` as ``(state dict, manifest)``, read with
+    ``weights_only=True`` after their checksum is checked; ``None`` after one line saying what is
+    missing (or wrong) and how to make them."""
+    status = course_status(name, root)
+    if not status:
+        print(status.message)
+        return None
+    state = torch.load(status.folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    return state, status.manifest or {}
+
+
+def _load_course_model(builder: Callable[..., nn.Module], name: str, kwargs: dict[str, Any]) -> nn.Module | None:
+    """``builder(**manifest["build"], **kwargs)`` with the cached course weights ``name`` loaded."""
+    loaded = load_course_weights(name)
+    if loaded is None:
+        return None
+    state, manifest = loaded
+    model = builder(**{**manifest.get("build", {}), **kwargs})
+    model.load_state_dict(state)
+    return model

@@ -30,8 +30,9 @@ LAYERS = {
     "download": 1,
     "checkup": 1,
     "weights": 1,
-    # 2: models
+    # 2: models, and the augmentations (they flip joints with models.keypoints.flip_keypoints)
     "models": 2,
+    "augment": 2,
     # 3: what scores and trains models
     "metrics": 3,
     "train": 3,

@@ -476,3 +476,21 @@ def test_fit_moves_a_weighted_loss_with_the_model():
         progress=False,
     )
     assert moved == [torch.device("cpu")]
+
+
+def test_parameter_groups_each_follow_the_one_cycle_schedule_to_their_own_peak():
+    model = _model()
+    optimizer = torch.optim.AdamW(
+        [{"params": model[0].parameters(), "lr": 0.001}, {"params": model[2].parameters(), "lr": 0.01}]
+    )
+    seen: list[list[float]] = []
+
+    class Rates(Callback):
+        def on_step_end(self, state):
+            seen.append([group["lr"] for group in state.optimizer.param_groups])
+
+    train, _ = _loaders()
+    fit(model, train, epochs=3, loss_fn=nn.CrossEntropyLoss(), optimizer=optimizer, callbacks=[Rates()], progress=False)
+    peaks = [max(rates[i] for rates in seen) for i in range(2)]
+    assert peaks == pytest.approx([0.001, 0.01], rel=0.05)
+    assert all(math.isclose(fast / slow, 10, rel_tol=1e-6) for slow, fast in seen)

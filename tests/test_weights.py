@@ -115,3 +115,71 @@ def test_loader_rejects_wrong_arguments(torch_home):
         weights.load_pretrained("not_a_model")
     with pytest.raises(ValueError, match="not a member"):
         weights.load_pretrained("squeezenet1_1", weights="NOPE")
+
+
+# --------------------------------------------------------------------------------------------
+# The course's own weights
+# --------------------------------------------------------------------------------------------
+
+COURSE = "course-backbone"
+
+
+def _tiny_classifier():
+    from cvlearn.models import BackboneClassifier
+
+    return BackboneClassifier(3, widths=(4, 4, 8, 8))
+
+
+def _cache_tiny(root):
+    model = _tiny_classifier()
+    manifest = {"build": {"num_classes": 3, "widths": [4, 4, 8, 8]}, "train_s": 1.0, "summary": "3 classes"}
+    return model, weights.save_course_weights(COURSE, model.state_dict(), manifest, root=root)
+
+
+def test_course_weights_are_cached_beside_a_manifest_with_their_checksum(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVLEARN_DATA", str(tmp_path))
+    assert not weights.available(COURSE)
+    model, folder = _cache_tiny(tmp_path)
+    assert folder == tmp_path / "weights" / COURSE
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "weights.pt"]  # no temporary file left
+    status = weights.available(COURSE)
+    assert status and status.cached and "✓" in str(status) and "weights/course-backbone" in str(status)
+    from cvlearn.models import BackboneClassifier
+
+    loaded = weights.load_pretrained(BackboneClassifier, weights=COURSE)
+    assert isinstance(loaded, BackboneClassifier) and loaded.widths == (4, 4, 8, 8)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_missing_course_weights_give_none_and_one_line_saying_how_to_make_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVLEARN_DATA", str(tmp_path))
+    from cvlearn.models import BackboneClassifier
+
+    assert weights.load_pretrained(BackboneClassifier, weights=COURSE) is None
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and "not made yet" in line and "cvlearn.recipes.pretrain.backbone()" in line
+
+
+def test_damaged_course_weights_are_refused_by_their_checksum(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVLEARN_DATA", str(tmp_path))
+    _, folder = _cache_tiny(tmp_path)
+    (folder / "weights.pt").write_bytes((folder / "weights.pt").read_bytes()[:-10])
+    status = weights.available(COURSE)
+    assert not status and "does not match its manifest's sha256" in str(status)
+    assert weights.load_course_weights(COURSE) is None
+    assert "cannot be used" in capsys.readouterr().out
+
+
+def test_course_weights_load_with_weights_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVLEARN_DATA", str(tmp_path))
+    _cache_tiny(tmp_path)
+    seen = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: seen.append(k.get("weights_only")) or real_load(*a, **k))
+    assert weights.load_course_weights(COURSE) is not None and seen == [True]
+
+
+def test_unknown_course_weights_name_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="name must be one of the course's weights"):
+        weights.course_weights_folder("course-backbon", tmp_path)

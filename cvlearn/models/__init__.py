@@ -7,11 +7,12 @@
 * ``instance`` (notebook 05): a small :func:`maskrcnn`;
 * ``counting`` (notebook 06): :class:`DensityNet`, a CSRNet-like density-map counter;
 * ``keypoints`` (notebook 06): a small :func:`keypointrcnn` for pose estimation;
-* ``backbones`` and ``rcnn``: the parts several of them share.
+* ``backbones`` and ``rcnn``: the parts several of them share, and (notebook 07)
+  :class:`BackboneClassifier`, the detectors' body as a classifier to pretrain.
 """
 
 from ..images import as_float_images, eval_mode, predict_in_batches
-from .backbones import TinyFPNBackbone
+from .backbones import BackboneClassifier, TinyFPNBackbone, body_state, load_body
 from .classification import Normalise, SimpleCNN, channel_stats, embeddings, predict_probabilities
 from .counting import DensityNet, predict_counts, predict_density
 from .detection import DetectorSettings, TinyDetector, detect, detection_loader, faster_rcnn, tiny_detector
@@ -25,6 +26,7 @@ __all__ = [
     "FCN",
     "POSE",
     "SMALL",
+    "BackboneClassifier",
     "BoxedSplit",
     "DensityNet",
     "DetectorSettings",
@@ -40,6 +42,7 @@ __all__ = [
     "TinyFPNBackbone",
     "UNet",
     "as_float_images",
+    "body_state",
     "channel_stats",
     "colour_clusters",
     "detect",
@@ -49,6 +52,7 @@ __all__ = [
     "faster_rcnn",
     "flip_keypoints",
     "keypointrcnn",
+    "load_body",
     "localise",
     "main_boxes",
     "maskness",

@@ -15,7 +15,7 @@ by default) is listed in :data:`cvlearn.tasks.TASKS`.
 
 import sys
 
-from . import classification, counting, detection, instance, keypoints, localisation, panoptic, semantic
+from . import classification, counting, detection, instance, keypoints, localisation, panoptic, pretrain, semantic
 from ._base import RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "keypoints",
     "localisation",
     "panoptic",
+    "pretrain",
     "register",
     "semantic",
 ]
