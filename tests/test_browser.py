@@ -50,6 +50,7 @@ WIDGETS = (  # (the function, the label of the slider the test moves)
     ("pose_explorer", "picture"),
     ("density_explorer", "picture"),
     ("panoptic_explorer", "picture"),
+    ("augmentation_explorer", "seed"),
 )
 
 # The machine's network is closed, so Chromium must not try its own background connections.

@@ -16,6 +16,7 @@ from .applications import (
     shown_bones,
     shown_joints,
 )
+from .augment import annotated_picture, augmentation_explorer, augmented_sample
 from .classification import prediction_explorer, show_prediction
 from .detection import apply_thresholds, threshold_counts, threshold_explorer, threshold_picture
 from .instance import instance_counts, instance_picture, keep_confident, score_explorer
@@ -23,7 +24,10 @@ from .localisation import iou_picture, iou_playground, prediction_browser
 from .segmentation import render_view, segmentation_explorer
 
 __all__ = [
+    "annotated_picture",
     "apply_thresholds",
+    "augmentation_explorer",
+    "augmented_sample",
     "count_summary",
     "density_explorer",
     "density_picture",
