@@ -39,11 +39,18 @@ from .segmentation import (
     check_pixel_loss,
     check_transposed_conv,
 )
+from .transfer import (
+    TRANSFER_QUESTIONS,
+    check_freeze_all_but_head,
+    check_parameter_groups,
+    check_transfer_predictions,
+)
 
 __all__ = [
     "SHORTCUT_SIZE",
     "TINY_PRED",
     "TINY_TRUE",
+    "TRANSFER_QUESTIONS",
     "Feedback",
     "add_colour_shortcut",
     "anchor_recall",
@@ -64,16 +71,19 @@ __all__ = [
     "check_encode_offsets",
     "check_fixed_iou",
     "check_flip",
+    "check_freeze_all_but_head",
     "check_giou",
     "check_iou_from_confusion",
     "check_mask_iou",
     "check_oks",
+    "check_parameter_groups",
     "check_pixel_loss",
     "check_roi_align",
     "check_semantic_from_instances",
     "check_shape_predictions",
     "check_thresholds",
     "check_tiny_pq",
+    "check_transfer_predictions",
     "check_transposed_conv",
     "check_xywh_to_xyxy",
     "checker",

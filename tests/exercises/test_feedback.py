@@ -16,6 +16,7 @@ import torch
 import cvlearn.exercises as ex
 from cvlearn.exercises.feedback import NO_RETURN, as_number, as_tensor, checker, run_answer, verdict
 from cvlearn.models import SimpleCNN
+from cvlearn.recipes.transfer import Run
 
 CHECKERS = [getattr(ex, name) for name in ex.__all__ if name.startswith("check_")]
 
@@ -32,6 +33,7 @@ def context(check) -> tuple:
         "check_shape_predictions": (SimpleCNN(2, widths=(4, 8)),),
         "check_thresholds": one_picture,
         "check_anchor_ratios": (torch.tensor([[10.0, 10.0, 20.0, 60.0], [0.0, 0.0, 50.0, 10.0]]), (96, 96)),
+        "check_transfer_predictions": ([Run(m, n, 0.5, 0.2, 1.0) for m in ("scratch", "frozen") for n in (25, 500)],),
     }.get(check.__name__, ())
 
 
