@@ -14,6 +14,10 @@ Three ways to start, on the first ``n`` labelled training pictures:
 the ``transfer`` recipe compares fine-tuning on 100 pictures with notebook 05's recipe (from
 scratch, on all 2,000), the bar of ``cvlearn bench``: ``fraction_of_scratch`` (its mask AP@0.5
 over the from-scratch one) and ``time_ratio`` (its training seconds over the from-scratch ones).
+
+On real photos the same lesson is taught the way practitioners meet it: torchvision's ResNet-18
+with its ImageNet weights, a new head for the photos' classes, fine-tuned with the same two
+parameter groups (:func:`resnet18_classifier`, :func:`finetune_photos`, :data:`PHOTO_CONFIG`).
 """
 
 from __future__ import annotations
@@ -24,12 +28,16 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torchvision.models import resnet18
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from .. import data
+from ..metrics.classification import accuracy
 from ..models.backbones import BODY_KEYS, body_state, load_body
+from ..models.classification import Normalise
 from ..train import History, fit, seed_everything
-from . import instance, pretrain
+from ..weights import load_pretrained
+from . import classification, instance, pretrain
 from ._base import Result, Stopwatch, count_parameters, rcnn_fit_options, register
 
 METHODS = ("scratch", "frozen", "finetune")
@@ -277,3 +285,91 @@ def _quick_body(progress: bool) -> dict[str, Tensor]:
     """A quickly pretrained body for the tests (never cached: the cache holds the real one)."""
     model, _, _ = pretrain.train(pretrain.QUICK, progress)
     return body_state(model)
+
+
+# --------------------------------------------------------------------------------------------
+# Real photos: torchvision's ResNet-18, pretrained on ImageNet
+# --------------------------------------------------------------------------------------------
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+"""The channel statistics torchvision's ImageNet weights were trained with (0..1 units)."""
+
+
+@dataclass(frozen=True)
+class PhotoConfig:
+    """Fine-tuning ResNet-18 on real photos on a CPU (notebook 07's real-data path).
+
+    weights: torchvision's weights (``None``: random, as CI's runs on stand-in photos are);
+    size, pictures: photos resized to ``size`` pixels, the first ``pictures`` of the train split
+    (``None``: all); the rest as in :class:`TransferConfig` and :func:`cvlearn.train.fit`.
+    """
+
+    dataset: str = "oxford-pets"
+    weights: str | None = "ResNet18_Weights.IMAGENET1K_V1"
+    size: int = 128
+    pictures: int | None = 600
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-3
+    body_lr_factor: float = 0.1
+    weight_decay: float = 1e-4
+    max_seconds: float | None = 150.0
+
+
+PHOTO_CONFIG = PhotoConfig()
+"""Two epochs of 600 pet photos at 128 px: about two minutes on 2 CPU cores."""
+
+
+def resnet18_classifier(num_classes: int, weights: str | None = PHOTO_CONFIG.weights) -> nn.Module | None:
+    """torchvision's ResNet-18 with a new ``num_classes``-way head and ImageNet's normalisation in
+    front: (N, 3, H, W) uint8 or 0..1 float pictures → (N, num_classes) logits.
+
+    ``weights=None`` starts from random weights. With weights that are neither cached nor
+    downloadable (offline), one line says so and ``None`` comes back (see
+    :func:`cvlearn.weights.load_pretrained`).
+    """
+    net = resnet18(weights=None) if weights is None else load_pretrained("resnet18", weights=weights)
+    if net is None:
+        return None
+    old_head = net.get_submodule("fc")
+    assert isinstance(old_head, nn.Linear)  # torchvision's ResNet ends in one
+    net.fc = nn.Linear(old_head.in_features, num_classes)
+    return nn.Sequential(Normalise(IMAGENET_MEAN, IMAGENET_STD), net)
+
+
+def photo_parameter_groups(model: nn.Module, lr: float, body_lr: float) -> list[dict[str, Any]]:
+    """ResNet-18's body at ``body_lr``, its new head (``fc``) at ``lr``."""
+    head = list(model.get_submodule("1.fc").parameters())
+    ids = {id(p) for p in head}
+    return [
+        {"params": [p for p in model.parameters() if id(p) not in ids], "lr": body_lr},
+        {"params": head, "lr": lr},
+    ]
+
+
+def finetune_photos(
+    train_set: Any, val_set: Any, config: PhotoConfig = PHOTO_CONFIG, progress: bool = True
+) -> tuple[nn.Module, History] | None:
+    """Fine-tune :func:`resnet18_classifier` on ``train_set`` (a classification split: ``images``
+    (N, 3, S, S) uint8, ``targets`` (N,) int64, ``classes``), validating on ``val_set``; returns
+    (model, history), or ``None`` (after one line) when ``config.weights`` cannot be had."""
+    model = resnet18_classifier(len(train_set.classes), config.weights)
+    if model is None:
+        return None
+    loaders = classification.make_loaders(
+        train_set, val_set, replace(classification.CONFIG, batch_size=config.batch_size)
+    )
+    optimizer = torch.optim.AdamW(
+        photo_parameter_groups(model, config.lr, config.lr * config.body_lr_factor), weight_decay=config.weight_decay
+    )
+    history = fit(
+        model,
+        *loaders,
+        epochs=config.epochs,
+        loss_fn=nn.CrossEntropyLoss(),
+        metrics={"accuracy": accuracy},
+        optimizer=optimizer,
+        max_seconds=config.max_seconds,
+        progress=progress,
+    )
+    return model, history

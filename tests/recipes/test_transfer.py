@@ -1,6 +1,8 @@
 """cvlearn.recipes.transfer: starting Mask R-CNN from a pretrained body (loaded, frozen, or
 fine-tuned at a lower learning rate) and the study's configuration."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torchvision.ops.misc import FrozenBatchNorm2d
@@ -99,3 +101,40 @@ def test_the_quick_run_reports_the_bench_keys():
     assert result.metrics["fraction_of_scratch"] == pytest.approx(
         result.metrics["finetune_mask_ap50"] / max(result.metrics["scratch_all_mask_ap50"], 1e-9)
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Real photos: ResNet-18
+# --------------------------------------------------------------------------------------------
+
+
+def test_resnet18_gets_a_new_head_and_imagenets_normalisation():
+    model = transfer.resnet18_classifier(2, weights=None)
+    assert model[1].fc.out_features == 2
+    assert torch.allclose(model[0].mean.flatten(), torch.tensor(transfer.IMAGENET_MEAN))
+    logits = model.eval()(torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8))
+    assert logits.shape == (2, 2)
+    groups = transfer.photo_parameter_groups(model, 1.0, 0.1)
+    assert [g["lr"] for g in groups] == [0.1, 1.0] and len(groups[1]["params"]) == 2
+
+
+def test_offline_without_the_weights_it_is_one_line_and_none(tmp_path, monkeypatch, capsys):
+    from cvlearn import system
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(system, "network_reachable", lambda host, timeout: False)
+    assert transfer.resnet18_classifier(2, "ResNet18_Weights.IMAGENET1K_V1") is None
+    line = capsys.readouterr().out.strip()
+    assert "\n" not in line and "ResNet18_Weights.IMAGENET1K_V1" in line and "cannot be reached" in line
+
+
+def test_finetune_photos_trains_on_stand_in_pets(tmp_path):
+    from cvlearn import data
+    from tests.fakedata import make_oxford_pets
+
+    make_oxford_pets(tmp_path / "oxford-pets")
+    train_set, val_set = (data.load("oxford-pets", s, root=tmp_path, size=64, progress=False) for s in ("train", "val"))
+    config = replace(transfer.PHOTO_CONFIG, weights=None, epochs=1, batch_size=4)
+    model, history = transfer.finetune_photos(train_set, val_set, config, progress=False)
+    assert len(history.epochs) == 1 and "val_accuracy" in history.epochs[0]
+    assert model[1].fc.out_features == len(train_set.classes)
