@@ -15,7 +15,18 @@ by default) is listed in :data:`cvlearn.tasks.TASKS`.
 
 import sys
 
-from . import classification, counting, detection, instance, keypoints, localisation, panoptic, pretrain, semantic
+from . import (
+    classification,
+    counting,
+    detection,
+    instance,
+    keypoints,
+    localisation,
+    panoptic,
+    pretrain,
+    semantic,
+    transfer,
+)
 from ._base import RECIPES, RecipeFn, RecipeModule, Result, Stopwatch, count_parameters, register
 
 __all__ = [
@@ -35,6 +46,7 @@ __all__ = [
     "pretrain",
     "register",
     "semantic",
+    "transfer",
 ]
 
 # Every module that registered a recipe becomes callable. Swapping a module's class is the

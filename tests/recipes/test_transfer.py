@@ -138,3 +138,16 @@ def test_finetune_photos_trains_on_stand_in_pets(tmp_path):
     model, history = transfer.finetune_photos(train_set, val_set, config, progress=False)
     assert len(history.epochs) == 1 and "val_accuracy" in history.epochs[0]
     assert model[1].fc.out_features == len(train_set.classes)
+
+
+def test_the_package_registers_both_recipes_for_bench():
+    import subprocess
+    import sys
+
+    listed = subprocess.run(
+        [sys.executable, "-c", "import cvlearn.recipes as r; print(' '.join(sorted(r.RECIPES)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert {"pretrain", "transfer"} <= set(listed)
