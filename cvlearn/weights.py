@@ -19,7 +19,7 @@ The course's own weights (:data:`COURSE_WEIGHTS`: ``"course-backbone"``, the res
 course's detectors pretrained on crops of every toy object) are asked for the same way, with the
 model's builder: ``available("course-backbone")``, then
 ``load_pretrained(BackboneClassifier, weights="course-backbone")``. They are made on this
-machine, not downloaded (``cvlearn.recipes.pretrain`` trains them in about two minutes), and
+machine, not downloaded (``cvlearn.recipes.pretrain`` trains them in about a minute), and
 cached like a dataset: in the data folder's ``weights/NAME/``, written atomically beside a
 manifest with their sha256, which every load checks.
 """
@@ -278,7 +278,7 @@ COURSE_WEIGHTS = {
     "course-backbone": (
         "the course's residual CNN (the body of its detectors' TinyFPNBackbone) pretrained on crops "
         "of every toy object",
-        "cvlearn.recipes.pretrain.backbone() (notebook 07 calls it) trains and caches them in about two minutes",
+        "cvlearn.recipes.pretrain.backbone() (notebook 07 calls it) trains and caches them in about a minute",
     ),
 }
 """The course's own weights by name: (what they are, how to make them)."""
