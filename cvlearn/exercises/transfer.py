@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..models import BackboneClassifier, maskrcnn
-from ..models.backbones import BODY_KEYS
+from ..recipes.transfer import body_parameters
 from .feedback import Feedback, checker, describe, run_answer, verdict
 
 __all__ = [
@@ -96,10 +96,6 @@ def check_freeze_all_but_head(fn: Callable[[nn.Module], Any], quiet: bool = Fals
 # --------------------------------------------------------------------------------------------
 
 
-def _body_ids(model: nn.Module) -> set[int]:
-    return {id(p) for name in BODY_KEYS for p in getattr(model.backbone, name).parameters()}
-
-
 @checker("parameter groups")
 def check_parameter_groups(fn: Callable[[nn.Module, float], Any], quiet: bool = False) -> Feedback:
     """``fn(model, lr) -> optimizer`` for notebook 05's Mask R-CNN: the body (``model.backbone.stem``
@@ -119,7 +115,7 @@ def check_parameter_groups(fn: Callable[[nn.Module, float], Any], quiet: bool = 
         return verdict(
             False, f"{len(missing)} parameters are in no group (e.g. {missing[0]}), so they never learn", quiet
         )
-    body = _body_ids(model)
+    body = {id(p) for p in body_parameters(model)}
     body_rates = {rates[i] for i in body}
     other_rates = {rate for i, rate in rates.items() if i not in body}
     if other_rates == {lr / 10}:

@@ -166,10 +166,14 @@ class BackboneClassifier(nn.Module):
         return self.head(self.features(images).mean((2, 3)))
 
 
+def _body_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in state.items() if k.split(".")[0] in BODY_KEYS}
+
+
 def body_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The body's weights (``stem.*``, ``stages.*``) of a :class:`BackboneClassifier` or a
     :class:`TinyFPNBackbone`, keyed as both name them."""
-    return {k: v for k, v in model.state_dict().items() if k.split(".")[0] in BODY_KEYS}
+    return _body_only(model.state_dict())
 
 
 def load_body(backbone: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
@@ -180,7 +184,7 @@ def load_body(backbone: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
     is missing or of another shape raises a ValueError saying which, not torch's long message.
     """
     own = body_state(backbone)
-    given = {k: v for k, v in state.items() if k.split(".")[0] in BODY_KEYS}
+    given = _body_only(state)
     missing = sorted(set(own) - set(given))
     wrong = sorted(k for k in set(own) & set(given) if own[k].shape != given[k].shape)
     if missing or wrong:

@@ -140,15 +140,21 @@ def start_from(model: nn.Module, method: str, body: Mapping[str, Tensor] | None)
     return model
 
 
-def parameter_groups(model: nn.Module, lr: float, body_lr: float) -> list[dict[str, Any]]:
-    """Two groups for the optimizer: the body's trainable parameters at ``body_lr``, every other
-    trainable parameter at ``lr`` (an empty body group is left out)."""
-    body = {id(p) for p in body_parameters(model)}
+def split_groups(model: nn.Module, body: Sequence[nn.Parameter], lr: float, body_lr: float) -> list[dict[str, Any]]:
+    """Two groups for the optimizer: ``body``'s trainable parameters at ``body_lr``, every other
+    trainable parameter of ``model`` at ``lr`` (an empty group is left out)."""
+    ids = {id(p) for p in body}
     groups = [
-        {"params": [p for p in body_parameters(model) if p.requires_grad], "lr": body_lr},
-        {"params": [p for p in model.parameters() if p.requires_grad and id(p) not in body], "lr": lr},
+        {"params": [p for p in body if p.requires_grad], "lr": body_lr},
+        {"params": [p for p in model.parameters() if p.requires_grad and id(p) not in ids], "lr": lr},
     ]
     return [g for g in groups if g["params"]]
+
+
+def parameter_groups(model: nn.Module, lr: float, body_lr: float) -> list[dict[str, Any]]:
+    """:func:`split_groups` for a Mask R-CNN: its pretrained body at ``body_lr``, the new feature
+    pyramid and heads at ``lr``."""
+    return split_groups(model, body_parameters(model), lr, body_lr)
 
 
 def optimizer_for(model: nn.Module, method: str, config: TransferConfig = CONFIG) -> torch.optim.Optimizer:
@@ -164,8 +170,8 @@ def optimizer_for(model: nn.Module, method: str, config: TransferConfig = CONFIG
 # --------------------------------------------------------------------------------------------
 
 
-def run_config(config: TransferConfig, pictures: int) -> instance.InstanceConfig:
-    """The target's configuration for a run of ``config.steps`` steps on ``pictures`` pictures."""
+def run_config(config: TransferConfig) -> instance.InstanceConfig:
+    """The target's configuration for a run of ``config.steps`` steps, whatever its pictures."""
     return replace(config.target, epochs=1, images_per_epoch=config.steps * config.target.batch_size)
 
 
@@ -179,7 +185,7 @@ def train(
 ) -> tuple[nn.Module, History]:
     """Train notebook 05's Mask R-CNN on the first ``pictures`` training pictures, started as
     ``method`` says; returns (model, history)."""
-    target = run_config(config, pictures)
+    target = run_config(config)
     seed_everything(seed)
     train_set = data.load(
         target.dataset,
@@ -338,13 +344,10 @@ def resnet18_classifier(num_classes: int, weights: str | None = PHOTO_CONFIG.wei
 
 
 def photo_parameter_groups(model: nn.Module, lr: float, body_lr: float) -> list[dict[str, Any]]:
-    """ResNet-18's body at ``body_lr``, its new head (``fc``) at ``lr``."""
-    head = list(model.get_submodule("1.fc").parameters())
-    ids = {id(p) for p in head}
-    return [
-        {"params": [p for p in model.parameters() if id(p) not in ids], "lr": body_lr},
-        {"params": head, "lr": lr},
-    ]
+    """:func:`split_groups` for :func:`resnet18_classifier`: ResNet-18's body at ``body_lr``, its
+    new head (``fc``) at ``lr``."""
+    head = {id(p) for p in model.get_submodule("1.fc").parameters()}
+    return split_groups(model, [p for p in model.parameters() if id(p) not in head], lr, body_lr)
 
 
 def finetune_photos(
